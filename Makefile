@@ -1,0 +1,26 @@
+# Quick start: `make run` sets everything up and clusters the sample feed; `make test` sets up
+# and runs the checks. Both build .venv from the pinned requirements on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/newsdedup cluster samples/feed.jsonl -o data/sample-clusters.jsonl
+
+lint: setup
+	$(BIN)/ruff check service index scripts tests samples
+	$(BIN)/ruff format --check service index scripts tests samples
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest

@@ -1,0 +1,98 @@
+"""The input article: one JSON object, validated into a typed record.
+
+Validation lives here so the CLI and the HTTP API reject bad input with the same words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from service.settings import Settings
+
+_STRING_FIELDS = ("title", "url", "source", "language")
+
+
+class ArticleError(ValueError):
+    """A field of an input article is missing or malformed; the message says how to fix it."""
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        super().__init__(f"field '{field_name}': {problem}")
+        self.field = field_name
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article as the client sent it. Exactly one of ``text`` and ``html`` is the body."""
+
+    id: str
+    text: str | None = None
+    html: str | None = None
+    title: str | None = None
+    url: str | None = None
+    source: str | None = None
+    published_at: datetime | None = None
+    captions: tuple[str, ...] = field(default_factory=tuple)
+    language: str | None = None
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse ISO 8601; a date without a zone is taken as UTC so all times compare."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ArticleError("published_at", f"'{value[:40]}' is not an ISO 8601 date") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _optional_str(obj: dict[str, Any], name: str, limit: int) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ArticleError(name, f"must be a string, got {type(value).__name__}")
+    if len(value) > limit:
+        raise ArticleError(name, f"is {len(value)} characters; the limit is {limit}")
+    return value
+
+
+def parse_article(obj: Any, settings: Settings) -> Article:
+    """Validate one decoded JSON value as an article. Unknown fields are ignored."""
+    if not isinstance(obj, dict):
+        raise ArticleError("(article)", f"must be a JSON object, got {type(obj).__name__}")
+    raw_id = obj.get("id")
+    if raw_id is None:
+        raise ArticleError("id", "is required")
+    if not isinstance(raw_id, str) or not raw_id.strip():
+        raise ArticleError("id", "must be a non-empty string")
+    text = _optional_str(obj, "text", settings.max_text_chars)
+    html = _optional_str(obj, "html", settings.max_text_chars)
+    if text is None and html is None:
+        raise ArticleError("text", "one of 'text' or 'html' is required")
+    if text is not None and html is not None:
+        raise ArticleError("html", "give 'text' or 'html', not both")
+    strings = {name: _optional_str(obj, name, settings.max_title_chars) for name in _STRING_FIELDS}
+    published = obj.get("published_at")
+    if published is not None and not isinstance(published, str):
+        raise ArticleError("published_at", "must be an ISO 8601 string")
+    captions = obj.get("captions")
+    if captions is None:
+        captions = []
+    if not isinstance(captions, list) or not all(isinstance(c, str) for c in captions):
+        raise ArticleError("captions", "must be a list of strings")
+    if len(captions) > settings.max_captions:
+        raise ArticleError(
+            "captions", f"has {len(captions)} items; the limit is {settings.max_captions}"
+        )
+    return Article(
+        id=raw_id,
+        text=text,
+        html=html,
+        published_at=parse_datetime(published) if published else None,
+        captions=tuple(captions),
+        **strings,
+    )

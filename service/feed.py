@@ -1,0 +1,93 @@
+"""Reading and writing JSONL feeds: the file edge of ``newsdedup cluster``.
+
+A bad line is reported with its number and field and skipped (or stops the run in strict
+mode); a repeated id is replaced by its later line, and reported.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO, TextIO
+
+from service.article import Article, ArticleError, parse_article
+from service.settings import Settings
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that was not taken, and why."""
+
+    line: int
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: field '{self.field}': {self.problem}"
+
+
+class FeedError(ValueError):
+    """A bad line in strict mode."""
+
+    def __init__(self, bad: BadLine) -> None:
+        super().__init__(str(bad))
+        self.bad = bad
+
+
+@dataclass
+class Feed:
+    """The good articles in file order (a repeated id at its last line), and what went wrong."""
+
+    articles: list[Article] = field(default_factory=list)
+    bad: list[BadLine] = field(default_factory=list)
+    replaced: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+def _parse_line(number: int, raw: bytes, settings: Settings) -> Article:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FeedError(BadLine(number, "(line)", f"invalid UTF-8 at byte {exc.start}")) from exc
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise FeedError(
+            BadLine(number, "(line)", f"malformed JSON: {exc.msg} at column {exc.colno}")
+        ) from exc
+    try:
+        return parse_article(obj, settings)
+    except ArticleError as exc:
+        raise FeedError(BadLine(number, exc.field, exc.problem)) from exc
+
+
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    for number, raw in enumerate(stream, start=1):
+        stripped = raw.strip()
+        if stripped:
+            yield number, stripped
+
+
+def read_feed(stream: BinaryIO, settings: Settings, *, strict: bool = False) -> Feed:
+    """Parse a JSONL stream of articles."""
+    feed = Feed()
+    where: dict[str, tuple[int, Article]] = {}
+    for number, raw in _lines(stream):
+        try:
+            article = _parse_line(number, raw, settings)
+        except FeedError as exc:
+            if strict:
+                raise
+            feed.bad.append(exc.bad)
+            continue
+        earlier = where.pop(article.id, None)
+        if earlier is not None:
+            feed.replaced.append((article.id, earlier[0], number))
+        where[article.id] = (number, article)
+    feed.articles = [article for _, article in where.values()]
+    return feed
+
+
+def write_jsonl(rows: Iterable[dict[str, object]], out: TextIO) -> None:
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")

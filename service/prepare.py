@@ -1,0 +1,111 @@
+"""prepare: turn an input article into a page of blocks, flags and clean text.
+
+HTML goes through trafilatura (main text and title) and lxml (figure captions); plain text
+is taken as scraped. Spans in flags index into ``Page.text``: the text as given, or the
+text extracted from the HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import lxml.html
+import trafilatura
+from lxml.etree import ParserError
+
+from service.article import Article
+from service.flags import Flag, boilerplate_flags, page_flags
+from service.settings import Settings
+from service.text import Block, split_blocks, words_of
+
+
+@dataclass(frozen=True)
+class Page:
+    """A prepared article: its blocks, what was flagged and what is left to compare."""
+
+    article: Article
+    text: str
+    title: str | None
+    blocks: tuple[Block, ...]
+    flags: tuple[Flag, ...] = ()
+    dropped: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def kept(self) -> list[Block]:
+        return [b for b in self.blocks if b.index not in self.dropped]
+
+    @property
+    def clean_text(self) -> str:
+        """The page without its flagged blocks, one block a line."""
+        return "\n".join(b.text for b in self.kept)
+
+    @property
+    def clean_words(self) -> list[str]:
+        return [w for b in self.kept for w in b.words]
+
+    def lead(self, words: int) -> str:
+        """Title and the first ``words`` words of the clean text: what the model reads."""
+        kept = self.kept
+        title = self.title or ""
+        if kept and title and kept[0].words == words_of(title):
+            kept = kept[1:]
+        body: list[str] = []
+        for block in kept:
+            body.extend(block.text.split())
+            if len(body) >= words:
+                break
+        return (title + "\n" + " ".join(body[:words])).strip()
+
+
+def _figure_captions(html: str) -> list[str]:
+    try:
+        tree = lxml.html.fromstring(html)
+    except (ParserError, ValueError):
+        return []
+    found = (" ".join(el.text_content().split()) for el in tree.iter("figcaption"))
+    return [text for text in found if text]
+
+
+def extract_html(html: str) -> tuple[str, str | None, list[str]]:
+    """Main text, title and figure captions of an HTML page ('' when nothing is found)."""
+    document = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, include_tables=True
+    )
+    if document is None:
+        return "", None, _figure_captions(html)
+    if isinstance(document, dict):
+        return document.get("text") or "", document.get("title"), _figure_captions(html)
+    return document.text or "", document.title, _figure_captions(html)
+
+
+def prepare(article: Article, settings: Settings) -> Page:
+    """Blocks and in-page flags of one article (no corpus knowledge yet)."""
+    captions = list(article.captions)
+    title = article.title
+    if article.html is not None:
+        text, found_title, figure_captions = extract_html(article.html)
+        captions.extend(figure_captions)
+        title = title or found_title
+    else:
+        text = article.text or ""
+    blocks = tuple(split_blocks(text))
+    flags, dropped = page_flags(
+        blocks,
+        captions,
+        caption_max_words=settings.caption_max_words,
+        repeat_min_words=settings.repeat_min_words,
+        keep_repeat_words=settings.keep_repeat_words,
+    )
+    return Page(article, text, title, blocks, tuple(flags), frozenset(dropped))
+
+
+def with_boilerplate(page: Page, groups_seen: Mapping[str, int], settings: Settings) -> Page:
+    """The page with blocks that recur across many duplicate groups flagged as boilerplate."""
+    flags, dropped = boilerplate_flags(
+        page.blocks, set(page.dropped), groups_seen, settings.boilerplate_min_groups
+    )
+    if not flags:
+        return page
+    merged = sorted([*page.flags, *flags], key=lambda f: f.spans[0])
+    return replace(page, flags=tuple(merged), dropped=page.dropped | dropped)

@@ -1,0 +1,46 @@
+"""The one configuration object, read from ``NEWSDEDUP_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the engine. Defaults are the figures tuned in ``scripts/evaluate.py``."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSDEDUP_", frozen=True)
+
+    data_dir: Path = Path("data")
+    model: str = Field(
+        PACKAGED_MODEL,
+        description="The packaged model's name, or a local sentence-transformers model folder.",
+    )
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    lead_words: int = Field(120, ge=8, le=2000, description="Words of clean text after the title.")
+
+    shingle_words: int = Field(5, ge=1, le=12)
+    num_perm: int = Field(128, ge=16, le=1024)
+    lsh_jaccard: float = Field(0.2, gt=0.0, lt=1.0, description="LSH candidate threshold.")
+    duplicate_containment: float = Field(0.6, gt=0.0, le=1.0)
+    min_shingles: int = Field(8, ge=1, description="Smaller texts join only as exact copies.")
+
+    story_similarity: float = Field(0.6, gt=0.0, le=1.0)
+    story_neighbours: int = Field(20, ge=1, le=1000)
+    story_window_days: float = Field(7.0, gt=0.0)
+    story_half_life_days: float = Field(14.0, gt=0.0)
+
+    boilerplate_min_groups: int = Field(
+        3, ge=2, description="Distinct groups a block must recur in."
+    )
+    caption_max_words: int = Field(80, ge=5)
+    repeat_min_words: int = Field(5, ge=1, description="Shortest block flagged as contained.")
+    keep_repeat_words: int = Field(40, ge=1, description="A repeated block this long stays once.")
+
+    max_text_chars: int = Field(2_000_000, ge=1000)
+    max_title_chars: int = Field(2000, ge=10)
+    max_captions: int = Field(200, ge=0)

@@ -1,0 +1,80 @@
+"""Text normalisation and blocks: the units that flags, hashes and shingles work on.
+
+Comparison happens on *word keys*: Unicode-normalised, case-folded words with quotes,
+dashes and punctuation gone, so "Kirk's" with a straight or a curly apostrophe compare
+equal. Every word keeps its character offsets in the input, so a match can be reported
+as a span of the input.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_APOSTROPHES = "'\u2019\u2018\u201a\u201b\u02bc"
+_WORD = re.compile(rf"\w+(?:[{_APOSTROPHES}]\w+)*")
+_DROP_APOSTROPHES = str.maketrans(dict.fromkeys(_APOSTROPHES, ""))
+
+
+@dataclass(frozen=True)
+class Block:
+    """One line or paragraph of the page, with its words and their offsets in the page."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+    words: tuple[str, ...]
+    offsets: tuple[tuple[int, int], ...]
+
+    @property
+    def key(self) -> str:
+        """The block's comparison key: its normalised words joined by single spaces."""
+        return " ".join(self.words)
+
+
+def words_with_offsets(
+    text: str, base: int = 0
+) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    """Case-folded, NFKC-normalised words and their (start, end) offsets in ``text`` + base."""
+    words: list[str] = []
+    offsets: list[tuple[int, int]] = []
+    for match in _WORD.finditer(text):
+        word = unicodedata.normalize("NFKC", match.group()).translate(_DROP_APOSTROPHES)
+        words.append(word.casefold())
+        offsets.append((base + match.start(), base + match.end()))
+    return tuple(words), tuple(offsets)
+
+
+def words_of(text: str) -> tuple[str, ...]:
+    """Just the comparison words of ``text``."""
+    return words_with_offsets(text)[0]
+
+
+def split_blocks(text: str) -> list[Block]:
+    """Split a scraped page into its non-empty lines, each a block with its span."""
+    blocks: list[Block] = []
+    position = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped:
+            start = position + line.index(stripped[0])
+            words, offsets = words_with_offsets(stripped, start)
+            if words:
+                blocks.append(
+                    Block(len(blocks), start, start + len(stripped), stripped, words, offsets)
+                )
+        position += len(line)
+    return blocks
+
+
+def find_words(haystack: tuple[str, ...], needle: tuple[str, ...]) -> int:
+    """Index of the first occurrence of ``needle`` as a run of words in ``haystack``, or -1."""
+    if not needle or len(needle) > len(haystack):
+        return -1
+    joined = " " + " ".join(haystack) + " "
+    at = joined.find(" " + " ".join(needle) + " ")
+    if at < 0:
+        return -1
+    return joined.count(" ", 0, at + 1) - 1
