@@ -4,15 +4,14 @@ from __future__ import annotations
 
 SUMMARY = "Harbour officials confirmed the arrival of the relief convoy at the port on Friday."
 CAPTION = (
-    "The convoy's arrival comes a week after storms closed the coastal road "
-    "(Image: Coast Agency)"
+    "The convoy's arrival comes a week after storms closed the coastal road (Image: Coast Agency)"
 )
 PARAGRAPHS = [
     "A relief convoy of forty lorries reached the port of Selwick on Friday, carrying food, "
     "water and generators for villages cut off by last week's storms, the regional "
     "government said.",
     "Harbour officials confirmed the arrival of the relief convoy at the port on Friday. "
-    "\"Every lorry made it through,\" the harbour master told local radio.",
+    '"Every lorry made it through," the harbour master told local radio.',
     "The convoy's arrival comes a week after storms closed the coastal road, leaving about "
     "3,000 people without power. Engineers expect to reopen one lane by Monday.",
     "Aid agencies said supplies would be shared out from the harbour by boat to the smaller "

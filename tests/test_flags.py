@@ -80,7 +80,9 @@ def test_boilerplate_is_flagged_from_corpus_counts(settings: Settings) -> None:
 
 
 lines = st.lists(
-    st.sampled_from(["", "Alpha beta gamma delta epsilon.", "(Photo: X) caption", "Read More", "ß ﬁ x"])
+    st.sampled_from(
+        ["", "Alpha beta gamma delta epsilon.", "(Photo: X) caption", "Read More", "ß ﬁ x"]
+    )
     | st.text(max_size=40),
     max_size=12,
 )

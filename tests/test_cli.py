@@ -1,0 +1,78 @@
+"""The ``newsdedup`` command as a user runs it (real model, real files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from samples.make_sample_feed import feed
+from service.cli import main
+from tests.pages import CAPTION, scraped_page
+
+
+def _write_feed(path: Path, extra: list[str]) -> None:
+    lines = [json.dumps(row) for row in feed()] + extra
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_cluster_writes_one_line_per_article_and_a_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "feed.jsonl", tmp_path / "out" / "clusters.jsonl"
+    _write_feed(src, ['{"id": "broken"', json.dumps({"id": "chess-1", "text": "replaced"})])
+    assert main(["cluster", str(src), "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(feed())
+    assert set(rows[0]) == {
+        "id",
+        "duplicate_group",
+        "canonical_id",
+        "story",
+        "is_duplicate",
+        "similarity",
+        "flags",
+    }
+    report = capsys.readouterr().out
+    assert "articles: 10" in report
+    assert "largest duplicate groups:" in report
+    assert "skipped line 11: field '(line)': malformed JSON" in report
+    assert "id 'chess-1' on line 10 replaced by line 12" in report
+
+
+def test_strict_mode_fails_on_a_bad_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "feed.jsonl"
+    _write_feed(src, [json.dumps({"id": "x", "text": "t", "published_at": "soon"})])
+    assert main(["cluster", str(src), "--strict", "-o", str(tmp_path / "o.jsonl")]) == 2
+    assert "line 11: field 'published_at'" in capsys.readouterr().err
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_single_page_prints_flags_and_clean_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "page.txt"
+    page.write_text(scraped_page(), encoding="utf-8")
+    assert main(["cluster", str(page), "--text"]) == 0
+    out = capsys.readouterr().out
+    assert "[repeated_caption x2 at " in out and CAPTION in out
+    clean = out.split("clean text:\n", 1)[1]
+    assert "(Image: Coast Agency)" not in clean
+
+
+def test_missing_file_and_bad_settings_are_clear(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["cluster", str(tmp_path / "nope.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    monkeypatch.setenv("NEWSDEDUP_STORY_SIMILARITY", "2")
+    assert main(["cluster", str(tmp_path / "nope.jsonl")]) == 2
+    assert "story_similarity" in capsys.readouterr().err
+    monkeypatch.setenv("NEWSDEDUP_STORY_SIMILARITY", "0.6")
+    monkeypatch.setenv("NEWSDEDUP_MODEL", str(tmp_path / "no-model"))
+    _write_feed(tmp_path / "f.jsonl", [])
+    assert main(["cluster", str(tmp_path / "f.jsonl")]) == 2
+    assert "NEWSDEDUP_MODEL" in capsys.readouterr().err
