@@ -18,8 +18,8 @@ run: setup
 	$(BIN)/newsdedup cluster samples/feed.jsonl -o data/sample-clusters.jsonl
 
 lint: setup
-	$(BIN)/ruff check service index scripts tests samples
-	$(BIN)/ruff format --check service index scripts tests samples
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: lint

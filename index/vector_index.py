@@ -40,9 +40,17 @@ def _as_vectors(vectors: np.ndarray, dim: int) -> np.ndarray:
 class FlatIPIndex:
     """Exact search: every query compares with every vector (right up to ~10^5 vectors)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, index: faiss.IndexIDMap2 | None = None) -> None:
         self.dim = dim
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    @property
+    def faiss_index(self) -> faiss.IndexIDMap2:
+        return self._index
+
+    def ids(self) -> np.ndarray:
+        """Every id in the index."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
     def __len__(self) -> int:
         return int(self._index.ntotal)

@@ -97,6 +97,23 @@ def _cluster_feed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from service.api.app import create_app
+    from service.logs import configure
+
+    configure()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsdedup", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     mode = cluster.add_mutually_exclusive_group()
     mode.add_argument("--text", action="store_true", help="input is one scraped page as plain text")
     mode.add_argument("--html", action="store_true", help="input is one page as raw HTML")
+    commands.add_parser(
+        "serve",
+        help="run the HTTP service",
+        description="Serves the API on NEWSDEDUP_HOST:NEWSDEDUP_PORT (127.0.0.1:8000) with the "
+        "store at NEWSDEDUP_DATABASE_URL (default: a SQLite file under NEWSDEDUP_DATA_DIR).",
+    )
     return parser
 
 
@@ -125,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: invalid NEWSDEDUP_* setting:\n{exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
+        if args.command == "serve":
+            return _serve(settings)
         if args.text or args.html:
             return _cluster_page(args, settings)
         return _cluster_feed(args, settings)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+import numpy as np
 
 from index.vector_index import FlatIPIndex, VectorIndex
 from service.duplicates import DuplicateIndex
@@ -29,6 +31,8 @@ class Assignment:
     story: int
     is_duplicate: bool
     similarity: float | None
+    fingerprint: Fingerprint = field(repr=False, compare=False)
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def page_fingerprint(page: Page, settings: Settings) -> Fingerprint:
@@ -65,21 +69,26 @@ class Clusterer:
     """The online state of both levels: greedy, in arrival order."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder, index: VectorIndex | None = None
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        index: VectorIndex | None = None,
+        start: tuple[int, int, int] = (0, 0, 0),
     ) -> None:
+        """``start``: the highest member, group and story ids already in use."""
         self.settings = settings
         self.embedder = embedder
         self.duplicates = duplicate_index(settings)
         self.stories = StoryIndex(
-            index or FlatIPIndex(embedder.dim),
+            index if index is not None else FlatIPIndex(embedder.dim),
             threshold=settings.story_similarity,
             neighbours=settings.story_neighbours,
             window_days=settings.story_window_days,
             half_life_days=settings.story_half_life_days,
         )
-        self._members = itertools.count(1)
-        self._groups = itertools.count(1)
-        self._stories = itertools.count(1)
+        self._members = itertools.count(start[0] + 1)
+        self._groups = itertools.count(start[1] + 1)
+        self._stories = itertools.count(start[2] + 1)
         self.embedded = 0
 
     def assign(self, pages: Sequence[Page]) -> list[Assignment]:
@@ -109,9 +118,19 @@ class Clusterer:
                     story=self.stories.story_of[group],
                     is_duplicate=sim is not None,
                     similarity=round(sim, 4) if sim is not None else similarity[i],
+                    fingerprint=fps[i],
+                    vector=vectors.get(i),
                 )
             )
         return assignments
+
+    def restore_member(self, member: int, group: int, fp: Fingerprint) -> None:
+        """Put back a stored member (after a restart), without assigning anything."""
+        self.duplicates.add(member, group, fp)
+
+    def forget_member(self, member: int) -> None:
+        """Take a member out of copy detection (a takedown)."""
+        self.duplicates.remove(member)
 
 
 def canonical_order(

@@ -27,6 +27,7 @@ class DuplicateIndex:
     ) -> None:
         self._lsh = MinHashLSH(threshold=lsh_jaccard, num_perm=num_perm)
         self._by_hash: dict[str, int] = {}
+        self._hash_of: dict[int, str] = {}
         self._shingles: dict[int, frozenset[int]] = {}
         self._group: dict[int, int] = {}
         self._containment = containment
@@ -60,5 +61,15 @@ class DuplicateIndex:
         if fp.words == 0:
             return
         self._by_hash.setdefault(fp.content_hash, member)
+        self._hash_of[member] = fp.content_hash
         self._shingles[member] = fp.shingles
         self._lsh.insert(member, fp.minhash)
+
+    def remove(self, member: int) -> None:
+        """Forget a member; its group lives on in its other members."""
+        self._group.pop(member, None)
+        if self._shingles.pop(member, None) is not None:
+            self._lsh.remove(member)
+        digest = self._hash_of.pop(member, None)
+        if digest is not None and self._by_hash.get(digest) == member:
+            del self._by_hash[digest]

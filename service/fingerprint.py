@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from datasketch import LeanMinHash, MinHash
 
+SCHEME = "affine32"  # datasketch's hash scheme; stored signatures are only valid under it
+
 
 def _identity(value: int) -> int:
     return value
@@ -46,14 +48,35 @@ def shingle_hashes(words: Sequence[str], size: int) -> frozenset[int]:
     )
 
 
+def minhash_of(shingles: frozenset[int], num_perm: int, seed: int = 1) -> LeanMinHash:
+    """datasketch MinHash over already-hashed shingles (the hash function is the identity)."""
+    minhash = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity, scheme=SCHEME)
+    minhash.update_batch(list(shingles))
+    return LeanMinHash(minhash)
+
+
 def fingerprint(
     words: Sequence[str], shingle_words: int, num_perm: int, seed: int = 1
 ) -> Fingerprint:
     """Fingerprint of a text's words."""
     shingles = shingle_hashes(words, shingle_words)
-    minhash = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
-    minhash.update_batch(np.fromiter(shingles, dtype=np.uint64, count=len(shingles)))
-    return Fingerprint(content_hash(words), shingles, LeanMinHash(minhash), len(words))
+    return Fingerprint(
+        content_hash(words), shingles, minhash_of(shingles, num_perm, seed), len(words)
+    )
+
+
+def minhash_bytes(minhash: LeanMinHash) -> bytes:
+    return np.asarray(minhash.hashvalues, dtype=np.uint32).tobytes()
+
+
+def restored(
+    digest: str, shingles: frozenset[int], minhash: bytes, words: int, seed: int = 1
+) -> Fingerprint:
+    """A fingerprint rebuilt from its stored parts, without rehashing the text."""
+    values = np.frombuffer(minhash, dtype=np.uint32)
+    return Fingerprint(
+        digest, shingles, LeanMinHash(seed=seed, hashvalues=values, scheme=SCHEME), words
+    )
 
 
 def containment(a: frozenset[int], b: frozenset[int]) -> float:

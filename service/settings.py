@@ -41,6 +41,24 @@ class Settings(BaseSettings):
     repeat_min_words: int = Field(5, ge=1, description="Shortest block flagged as contained.")
     keep_repeat_words: int = Field(40, ge=1, description="A repeated block this long stays once.")
 
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: a SQLite file under data_dir."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_key: str | None = Field(None, description="When set, writes need this key.")
+    max_body_bytes: int = Field(16_000_000, ge=1000, description="Largest request body (413).")
+    max_batch: int = Field(256, ge=1, description="Most articles in one request (413).")
+    snapshot_every: int = Field(5000, ge=1, description="New groups between index snapshots.")
+
     max_text_chars: int = Field(2_000_000, ge=1000)
     max_title_chars: int = Field(2000, ge=10)
     max_captions: int = Field(200, ge=0)
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'newsdedup.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"

@@ -58,6 +58,10 @@ class StoryIndex:
         self.story_of: dict[int, int] = {}
         self._span: dict[int, tuple[datetime, datetime]] = {}
 
+    @property
+    def index(self) -> VectorIndex:
+        return self._index
+
     def touch(self, group: int, when: datetime | None) -> None:
         """Widen a group's time span with a new member's publication time."""
         if when is None:
@@ -90,3 +94,21 @@ class StoryIndex:
         match = best or StoryMatch(new_story(), None)
         self.story_of[group] = match.story
         return match
+
+    def restore(self, group: int, story: int, span: tuple[datetime, datetime] | None) -> None:
+        """Put back a stored group (after a restart); its vector is already in the index."""
+        self.story_of[group] = story
+        if span is not None:
+            self._span[group] = span
+
+    def replace_vector(self, group: int, vector: np.ndarray | None) -> None:
+        """A group's representative changed (its first member was taken down)."""
+        self._index.remove(np.array([group]))
+        if vector is not None:
+            self._index.add(np.array([group]), vector.reshape(1, -1))
+
+    def forget(self, group: int) -> None:
+        """Remove a group that has no members left."""
+        self._index.remove(np.array([group]))
+        self.story_of.pop(group, None)
+        self._span.pop(group, None)

@@ -8,6 +8,7 @@ as a span of the input.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -78,3 +79,8 @@ def find_words(haystack: tuple[str, ...], needle: tuple[str, ...]) -> int:
     if at < 0:
         return -1
     return joined.count(" ", 0, at + 1) - 1
+
+
+def key_hash(key: str) -> int:
+    """A stable signed 64-bit hash of a block key, for counting blocks in the store."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)

@@ -3,8 +3,11 @@ for unit tests of the assignment logic."""
 
 from __future__ import annotations
 
+import os
+import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,3 +45,39 @@ class BagOfWordsEmbedder:
 @pytest.fixture
 def stand_in() -> BagOfWordsEmbedder:
     return BagOfWordsEmbedder()
+
+
+POSTGRES_URL = os.environ.get(
+    "NEWSDEDUP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _admin():  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    return sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same tests against every store backend; PostgreSQL gets a new database each test,
+    dropped afterwards, or a skip saying why there is no server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    import sqlalchemy as sa
+
+    name = f"newsdedup_test_{uuid.uuid4().hex[:12]}"
+    admin = _admin()
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_URL} ({type(exc.orig).__name__})")
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,0 +1,86 @@
+"""Snapshots of the vector index on disk: written to a new file, switched by atomic rename.
+
+A snapshot carries the ids it holds; it is used only when those are exactly the store's
+vectors up to its highest id (vectors added after it are replayed from the store), so a
+stale or damaged file is never trusted: the index is rebuilt from the store instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from index.vector_index import FlatIPIndex
+
+log = logging.getLogger(__name__)
+
+INDEX_FILE = "vectors.faiss"
+META_FILE = "vectors.json"
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    dim: int
+    count: int
+    max_id: int
+    model: str
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    partial.replace(path)
+
+
+def save_snapshot(index: FlatIPIndex, directory: Path, model: str) -> SnapshotMeta:
+    """Write the index, then its description; a crash between leaves a mismatch that
+    ``load_snapshot`` detects."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ids = index.ids()
+    meta = SnapshotMeta(index.dim, len(ids), int(ids.max()) if len(ids) else 0, model)
+    _write_atomic(directory / INDEX_FILE, faiss.serialize_index(index.faiss_index).tobytes())
+    _write_atomic(directory / META_FILE, json.dumps(asdict(meta)).encode())
+    _fsync_dir(directory)
+    return meta
+
+
+def load_snapshot(directory: Path, dim: int, model: str) -> FlatIPIndex | None:
+    """The saved index, or None when it is missing, damaged or made by another model."""
+    try:
+        meta = SnapshotMeta(**json.loads((directory / META_FILE).read_text()))
+        raw = np.frombuffer((directory / INDEX_FILE).read_bytes(), dtype=np.uint8)
+        loaded = faiss.deserialize_index(raw)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        log.warning(
+            "index snapshot in %s is damaged (%s); rebuilding from the store", directory, exc
+        )
+        return None
+    if (
+        not isinstance(loaded, faiss.IndexIDMap2)
+        or meta.dim != dim
+        or meta.model != model
+        or loaded.ntotal != meta.count
+        or loaded.d != dim
+    ):
+        log.warning("index snapshot in %s does not match the configuration; rebuilding", directory)
+        return None
+    return FlatIPIndex(dim, loaded)

@@ -1,0 +1,81 @@
+"""The FastAPI application: lifespan (store, model, engine), errors and metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from service import __version__
+from service.api import articles, groups, ops
+from service.embedder import Embedder, load_embedder
+from service.engine import Engine, NotFound
+from service.metrics import Metrics
+from service.migrate import upgrade
+from service.queries import Missing
+from service.settings import Settings
+from service.store import Store, connect
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
+    """The app; the model, store and index load in its lifespan, not at import."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = connect(settings.store_url)
+        upgrade(engine)
+        app.state.engine = Engine(settings, Store(engine), embedder or load_embedder(settings))
+        log.info("ready", extra={"store": engine.url.render_as_string(hide_password=True)})
+        try:
+            yield
+        finally:
+            app.state.engine.snapshot()
+            app.state.engine = None
+            engine.dispose()
+            log.info("stopped")
+
+    app = FastAPI(
+        title="newsdedup",
+        version=__version__,
+        description="Duplicate groups, story clusters and caption/boilerplate flags for news articles.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.engine = None
+    for router in (articles.router, groups.router, ops.router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics: Metrics = app.state.metrics
+        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(NotFound)
+    @app.exception_handler(Missing)
+    async def not_found(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": {"message": str(exc.args[0])}})
+
+    @app.exception_handler(OperationalError)
+    async def store_down(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("store unavailable", extra={"error": str(exc.orig)})
+        return JSONResponse(
+            status_code=503, content={"detail": {"message": "the store is unavailable; retry"}}
+        )
+
+    return app

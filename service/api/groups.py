@@ -1,0 +1,40 @@
+"""Routes for reading duplicate groups and stories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+
+from service import queries
+from service.api.articles import ERRORS
+from service.api.deps import EngineDep
+from service.api.schemas import GroupOut, StoriesOut, StoryOut
+
+router = APIRouter(prefix="/v1", tags=["groups"])
+
+
+@router.get("/duplicates/{group_id}", response_model=GroupOut, responses=ERRORS)
+async def duplicate_group(group_id: int, engine: EngineDep) -> GroupOut:
+    return await run_in_threadpool(
+        queries.duplicate_group, engine.store, group_id, engine.canonical_ids
+    )
+
+
+@router.get("/stories/{story_id}", response_model=StoryOut, responses=ERRORS)
+async def story(story_id: int, engine: EngineDep) -> StoryOut:
+    return await run_in_threadpool(queries.story, engine.store, story_id, engine.canonical_ids)
+
+
+@router.get("/stories", response_model=StoriesOut, responses=ERRORS)
+async def stories(
+    engine: EngineDep,
+    since: Annotated[
+        datetime | None, Query(description="stories with articles ingested since")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> StoriesOut:
+    return await run_in_threadpool(queries.recent_stories, engine.store, since, limit, offset)

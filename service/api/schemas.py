@@ -1,0 +1,124 @@
+"""Documented shapes of requests and answers (OpenAPI at /docs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EXAMPLE_ARTICLE: dict[str, Any] = {
+    "id": "wire-2026-06-04-0001",
+    "title": "Riverton's Halvard Bridge to close for cable repairs",
+    "text": "RIVERTON (Wire) -- The Halvard Bridge will close for six weeks from Monday...",
+    "source": "north-post.example",
+    "url": "https://north-post.example/bridge",
+    "published_at": "2026-06-04T08:00:00Z",
+    "captions": ["Traffic on the Halvard Bridge (Photo: Wire)"],
+}
+
+
+class ArticleIn(BaseModel):
+    """One article. Exactly one of ``text`` (as scraped) and ``html`` is the body."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [EXAMPLE_ARTICLE]})
+
+    id: str = Field(min_length=1)
+    text: str | None = None
+    html: str | None = None
+    title: str | None = None
+    url: str | None = None
+    source: str | None = None
+    published_at: str | None = Field(None, description="ISO 8601; without a zone, UTC")
+    captions: list[str] | None = None
+    language: str | None = None
+
+
+class FlagOut(BaseModel):
+    kind: str = Field(description="repeated_caption, caption, repeated_block or boilerplate")
+    text: str
+    count: int
+    spans: list[list[int]] = Field(description="[start, end) character offsets in the text")
+    pages: int | None = Field(None, description="boilerplate: distinct groups it was seen in")
+
+
+class ArticleOutModel(BaseModel):
+    id: str
+    duplicate_group: int
+    canonical_id: str
+    story: int
+    is_duplicate: bool
+    similarity: float | None
+    flags: list[FlagOut]
+
+
+class ArticlesOut(BaseModel):
+    articles: list[ArticleOutModel]
+
+
+class MemberOut(BaseModel):
+    id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published_at: datetime | None
+    is_duplicate: bool
+    similarity: float | None
+
+
+class GroupOut(BaseModel):
+    id: int
+    story: int
+    canonical_id: str
+    size: int
+    sources: list[str]
+    members: list[MemberOut]
+    merged_from: int | None = Field(
+        None, description="the id asked for, when it was merged into this one"
+    )
+
+
+class StoryOut(BaseModel):
+    id: int
+    size: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    groups: list[GroupOut]
+    merged_from: int | None = None
+
+
+class StorySummary(BaseModel):
+    id: int
+    articles: int
+    headline: str | None
+
+
+class StoriesOut(BaseModel):
+    stories: list[StorySummary]
+    next_offset: int | None
+
+
+class ErrorOut(BaseModel):
+    detail: dict[str, object] | str | list[object]
+
+
+ARTICLES_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"type": "array", "items": ArticleIn.model_json_schema(), "minItems": 1},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "articles": {"type": "array", "items": ArticleIn.model_json_schema()}
+                        },
+                        "required": ["articles"],
+                    },
+                ]
+            },
+            "example": [EXAMPLE_ARTICLE],
+        }
+    },
+}
