@@ -12,6 +12,7 @@ from typing import Any
 from service.settings import Settings
 
 _STRING_FIELDS = ("title", "url", "source", "language")
+MAX_ID_CHARS = 512
 
 
 class ArticleError(ValueError):
@@ -69,6 +70,8 @@ def parse_article(obj: Any, settings: Settings) -> Article:
         raise ArticleError("id", "is required")
     if not isinstance(raw_id, str) or not raw_id.strip():
         raise ArticleError("id", "must be a non-empty string")
+    if len(raw_id) > MAX_ID_CHARS:
+        raise ArticleError("id", f"is {len(raw_id)} characters; the limit is {MAX_ID_CHARS}")
     text = _optional_str(obj, "text", settings.max_text_chars)
     html = _optional_str(obj, "html", settings.max_text_chars)
     if text is None and html is None:

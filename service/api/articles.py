@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from service.api.body import read_articles
 from service.api.deps import EngineDep, require_key
 from service.api.schemas import ARTICLES_BODY, ArticleOutModel, ArticlesOut, ErrorOut
+from service.article import MAX_ID_CHARS
 
 router = APIRouter(prefix="/v1", tags=["articles"])
+ArticleId = Annotated[
+    str, Path(min_length=1, max_length=MAX_ID_CHARS, description="the client's article id")
+]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (400, 401, 404, 413, 422)
 }
@@ -45,7 +49,7 @@ async def cluster(request: Request, engine: EngineDep) -> dict[str, Any]:
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOutModel, responses=ERRORS)
-async def get_article(article_id: str, engine: EngineDep) -> dict[str, Any]:
+async def get_article(article_id: ArticleId, engine: EngineDep) -> dict[str, Any]:
     answers = await run_in_threadpool(engine.answers, [article_id])
     return answers[0].to_json()
 
@@ -57,6 +61,6 @@ async def get_article(article_id: str, engine: EngineDep) -> dict[str, Any]:
     responses=ERRORS,
     summary="Take an article down: from the store, the index, its group and story",
 )
-async def delete_article(article_id: str, engine: EngineDep) -> Response:
+async def delete_article(article_id: ArticleId, engine: EngineDep) -> Response:
     await run_in_threadpool(engine.delete, article_id)
     return Response(status_code=204)

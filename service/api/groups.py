@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
 from service import queries
@@ -14,17 +14,19 @@ from service.api.deps import EngineDep
 from service.api.schemas import GroupOut, StoriesOut, StoryOut
 
 router = APIRouter(prefix="/v1", tags=["groups"])
+GroupId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a duplicate group id")]
+StoryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a story id")]
 
 
 @router.get("/duplicates/{group_id}", response_model=GroupOut, responses=ERRORS)
-async def duplicate_group(group_id: int, engine: EngineDep) -> GroupOut:
+async def duplicate_group(group_id: GroupId, engine: EngineDep) -> GroupOut:
     return await run_in_threadpool(
         queries.duplicate_group, engine.store, group_id, engine.canonical_ids
     )
 
 
 @router.get("/stories/{story_id}", response_model=StoryOut, responses=ERRORS)
-async def story(story_id: int, engine: EngineDep) -> StoryOut:
+async def story(story_id: StoryId, engine: EngineDep) -> StoryOut:
     return await run_in_threadpool(queries.story, engine.store, story_id, engine.canonical_ids)
 
 
