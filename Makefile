@@ -1,11 +1,12 @@
-# Quick start: `make run` sets everything up and clusters the sample feed; `make test` sets up
-# and runs the checks. Both build .venv from the pinned requirements on first use.
+# Quick start: `make run` sets everything up and serves the API on 127.0.0.1:8000 (SQLite and
+# the index under ./data, the packaged model); `make test` sets up and runs every check.
+# Both build .venv from the pinned requirements on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint
+.PHONY: setup run demo test lint
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +16,9 @@ $(STAMP): pyproject.toml requirements.lock
 setup: $(STAMP)
 
 run: setup
+	$(BIN)/newsdedup serve
+
+demo: setup
 	$(BIN)/newsdedup cluster samples/feed.jsonl -o data/sample-clusters.jsonl
 
 lint: setup

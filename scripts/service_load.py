@@ -1,0 +1,282 @@
+"""Latency and load of the HTTP service, from a client in another process.
+
+    python scripts/service_load.py latency --stored 10000 100000
+    python scripts/service_load.py soak --duration 300
+
+``latency`` seeds a store with N articles (scripts/service_seed.py), starts ``newsdedup
+serve`` on it, and times POST /v1/articles with one new article (p50/p95/p99), the
+server's own assign time (model included) per article from /metrics, and throughput with
+batches of 32. ``soak`` runs a mixed load (new articles, copies, reads) for a while and
+reports the error count and the server's memory over time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from service_seed import seed
+
+from service.settings import Settings
+
+WORDS = [
+    "council",
+    "harbour",
+    "minister",
+    "election",
+    "storm",
+    "bridge",
+    "court",
+    "police",
+    "budget",
+    "school",
+    "river",
+    "market",
+    "hospital",
+    "strike",
+    "festival",
+    "railway",
+    "airport",
+    "union",
+    "senator",
+    "mayor",
+    "village",
+    "factory",
+    "drought",
+    "flood",
+    "vote",
+    "treaty",
+    "border",
+    "ceasefire",
+    "inflation",
+    "bank",
+    "energy",
+    "museum",
+    "stadium",
+    "coach",
+    "trial",
+    "verdict",
+    "protest",
+    "report",
+    "agency",
+    "official",
+    "said",
+    "on",
+    "tuesday",
+    "after",
+    "before",
+    "during",
+    "following",
+    "announced",
+    "plans",
+    "new",
+    "old",
+    "local",
+    "national",
+    "regional",
+    "the",
+    "a",
+    "of",
+    "in",
+    "to",
+    "and",
+    "for",
+    "with",
+    "by",
+    "from",
+    "at",
+]
+
+
+def article(n: int, rng: random.Random, words: int = 180) -> dict[str, str]:
+    """A new article: random prose from a news vocabulary, about as long as a real lead."""
+    text = " ".join(rng.choice(WORDS) for _ in range(words))
+    return {"id": f"load-{n}-{rng.random():.12f}", "title": f"Load article {n}", "text": text}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = dict(os.environ, NEWSDEDUP_DATA_DIR=str(data), NEWSDEDUP_PORT=str(port))
+    log = open(data / "serve.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve"], env=env, stderr=log, stdout=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited; see {data / 'serve.log'}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("server did not become ready")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def metric(text: str, name: str) -> float:
+    match = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def percentiles(values: list[float]) -> str:
+    p = np.percentile(np.array(values) * 1000, [50, 95, 99])
+    return f"p50 {p[0]:6.1f} ms  p95 {p[1]:6.1f} ms  p99 {p[2]:6.1f} ms"
+
+
+def latency(stored: int, requests: int, batches: int) -> None:
+    rng = random.Random(stored)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        started = time.perf_counter()
+        seed(Settings(data_dir=data), stored)
+        seeded = time.perf_counter() - started
+        started = time.perf_counter()
+        proc, base = start_server(data)
+        boot = time.perf_counter() - started
+        try:
+            with httpx.Client(base_url=base, timeout=60) as client:
+                for n in range(5):
+                    client.post("/v1/articles", json=[article(-n - 1, rng)])
+                before = client.get("/metrics").text
+                times = []
+                for n in range(requests):
+                    body = [article(n, rng)]
+                    t0 = time.perf_counter()
+                    response = client.post("/v1/articles", json=body)
+                    times.append(time.perf_counter() - t0)
+                    response.raise_for_status()
+                after = client.get("/metrics").text
+                assign = metric(after, "newsdedup_assign_seconds") - metric(
+                    before, "newsdedup_assign_seconds"
+                )
+                t0 = time.perf_counter()
+                for b in range(batches):
+                    client.post(
+                        "/v1/articles", json=[article(10_000 + b * 32 + i, rng) for i in range(32)]
+                    ).raise_for_status()
+                rate = batches * 32 / (time.perf_counter() - t0)
+                memory = rss_mib(proc.pid)
+        finally:
+            stop_server(proc)
+    print(
+        f"stored {stored:>7}: one new article  {percentiles(times)}  "
+        f"(assign incl. model {assign / requests * 1000:.1f} ms/article)  "
+        f"batches of 32: {rate:.1f} articles/s  server RSS {memory:.0f} MiB  "
+        f"(seed {seeded:.0f} s, start {boot:.1f} s)"
+    )
+
+
+async def soak(duration: float, stored: int) -> None:
+    rng = random.Random(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        seed(Settings(data_dir=data), stored)
+        proc, base = start_server(data)
+        errors: dict[str, int] = {}
+        counts = {"write": 0, "copy": 0, "read": 0}
+        known: list[dict[str, str]] = []
+        memory: list[tuple[float, float]] = []
+        deadline = time.monotonic() + duration
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+
+                async def worker(kind: str) -> None:
+                    n = 0
+                    while time.monotonic() < deadline:
+                        n += 1
+                        if kind == "write":
+                            new = article(n, rng)
+                            response = await client.post("/v1/articles", json=[new])
+                            known.append(new)
+                        elif kind == "copy" and known:
+                            original = rng.choice(known)
+                            copy = dict(original, id=f"{original['id']}-copy-{n}", title="Copy")
+                            response = await client.post("/v1/articles", json=[copy])
+                        else:
+                            path = rng.choice(
+                                [
+                                    "/v1/stories?limit=20",
+                                    f"/v1/articles/seed-{rng.randint(1, stored)}",
+                                ]
+                            )
+                            response = await client.get(path)
+                        counts[kind] += 1
+                        if response.status_code >= 400:
+                            key = f"{kind} {response.status_code}"
+                            errors[key] = errors.get(key, 0) + 1
+                        await asyncio.sleep(0.05)
+
+                async def sampler() -> None:
+                    t0 = time.monotonic()
+                    while time.monotonic() < deadline:
+                        memory.append((time.monotonic() - t0, rss_mib(proc.pid)))
+                        await asyncio.sleep(10)
+
+                await asyncio.gather(
+                    worker("write"), worker("copy"), worker("read"), worker("read"), sampler()
+                )
+        finally:
+            stop_server(proc)
+    first, last = memory[0][1], memory[-1][1]
+    settled = memory[len(memory) // 4][1]
+    print(f"soak {duration:.0f} s over {stored} stored: requests {counts}, errors {errors or 0}")
+    print(
+        f"server RSS: start {first:.0f} MiB, at 1/4 {settled:.0f} MiB, end {last:.0f} MiB, "
+        f"max {max(m for _, m in memory):.0f} MiB; growth after warm-up {last - settled:+.0f} MiB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="mode", required=True)
+    lat = sub.add_parser("latency")
+    lat.add_argument("--stored", type=int, nargs="+", default=[10_000, 100_000])
+    lat.add_argument("--requests", type=int, default=200)
+    lat.add_argument("--batches", type=int, default=10)
+    soak_parser = sub.add_parser("soak")
+    soak_parser.add_argument("--duration", type=float, default=300)
+    soak_parser.add_argument("--stored", type=int, default=10_000)
+    args = parser.parse_args()
+    if args.mode == "latency":
+        for stored in args.stored:
+            latency(stored, args.requests, args.batches)
+    else:
+        asyncio.run(soak(args.duration, args.stored))
+
+
+if __name__ == "__main__":
+    main()

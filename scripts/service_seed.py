@@ -1,0 +1,119 @@
+"""Fill a store with N synthetic stored articles (random clustered vectors and shingles), so
+that latency can be measured "with N articles already stored" without hours of embedding.
+
+    python scripts/service_seed.py DATA_DIR --articles 100000
+
+The rows are what the service itself writes (same schema, migrations, fingerprints); only
+their vectors come from a random generator instead of the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import insert
+
+from service.fingerprint import minhash_bytes, minhash_of
+from service.migrate import upgrade
+from service.settings import PACKAGED_MODEL, Settings
+from service.store import ArticleRow, GroupRow, StoryRow, connect, shingle_bytes
+
+DIM = 384
+
+
+def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) -> None:
+    """Write ``articles`` rows: stories of ~4 groups, groups of ~2 members, 10% singletons."""
+    rng = np.random.default_rng(seed)
+    engine = connect(settings.store_url)
+    upgrade(engine)
+    centres = rng.normal(size=(max(articles // 8, 1), DIM)).astype(np.float32)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    member = group = story = 0
+    stories: list[dict[str, object]] = []
+    groups: list[dict[str, object]] = []
+    rows: list[dict[str, object]] = []
+
+    def flush() -> None:
+        with engine.begin() as conn:
+            if stories:
+                conn.execute(insert(StoryRow), stories)
+            if groups:
+                conn.execute(insert(GroupRow), groups)
+            if rows:
+                conn.execute(insert(ArticleRow), rows)
+        stories.clear()
+        groups.clear()
+        rows.clear()
+
+    while member < articles:
+        story += 1
+        when = start + timedelta(minutes=int(rng.integers(0, 60 * 24 * 30)))
+        stories.append({"id": story, "created_at": when, "merged_into": None})
+        centre = centres[story % len(centres)]
+        for _ in range(int(rng.integers(1, 8))):
+            group += 1
+            vector = centre + rng.normal(scale=0.6, size=DIM).astype(np.float32)
+            vector /= np.linalg.norm(vector)
+            groups.append(
+                {
+                    "id": group,
+                    "story_id": story,
+                    "created_at": when,
+                    "first_published": when,
+                    "last_published": when,
+                    "vector": vector.astype(np.float32).tobytes(),
+                    "model": PACKAGED_MODEL,
+                    "merged_into": None,
+                }
+            )
+            for copy in range(int(rng.integers(1, 4))):
+                member += 1
+                shingles = frozenset(rng.integers(0, 2**32, size=300, dtype=np.uint64).tolist())
+                rows.append(
+                    {
+                        "id": f"seed-{member}",
+                        "member": member,
+                        "group_id": group,
+                        "is_duplicate": copy > 0,
+                        "similarity": 0.9 if copy else None,
+                        "published_at": when,
+                        "ingested_at": when,
+                        "title": f"Seeded story {story}",
+                        "source": f"outlet-{member % 50}.example",
+                        "url": None,
+                        "words": 300,
+                        "content_hash": f"{member:032x}",
+                        "shingles": shingle_bytes(shingles),
+                        "minhash": minhash_bytes(minhash_of(shingles, settings.num_perm)),
+                        "lead": f"Seeded story {story}",
+                        "clean_text": f"Seeded story {story}",
+                        "flags": [],
+                    }
+                )
+        if len(rows) >= batch:
+            flush()
+    flush()
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    seed(Settings(data_dir=args.data_dir), args.articles, args.seed)
+    print(
+        f"seeded {args.articles} articles into {args.data_dir} in {time.perf_counter() - started:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
