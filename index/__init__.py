@@ -1,5 +1,5 @@
 """The vector index: FAISS behind a small interface that the reindex extends."""
 
-from index.vector_index import FlatIPIndex, VectorIndex
+from index.vector_index import FaissIndex, VectorIndex
 
-__all__ = ["FlatIPIndex", "VectorIndex"]
+__all__ = ["FaissIndex", "VectorIndex"]

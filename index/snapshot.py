@@ -16,11 +16,12 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.vector_index import FlatIPIndex
+from index.vector_index import FaissIndex
 
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "vectors.faiss"
+IDS_FILE = "vectors.ids"
 META_FILE = "vectors.json"
 
 
@@ -29,7 +30,7 @@ class SnapshotMeta:
     dim: int
     count: int
     max_id: int
-    model: str
+    version: str
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -49,24 +50,26 @@ def _write_atomic(path: Path, data: bytes) -> None:
     partial.replace(path)
 
 
-def save_snapshot(index: FlatIPIndex, directory: Path, model: str) -> SnapshotMeta:
-    """Write the index, then its description; a crash between leaves a mismatch that
-    ``load_snapshot`` detects."""
+def save_snapshot(index: FaissIndex, directory: Path, version: str) -> SnapshotMeta:
+    """Write the index and its ids, then its description; a crash between leaves a mismatch
+    that ``load_snapshot`` detects."""
     directory.mkdir(parents=True, exist_ok=True)
     ids = index.ids()
-    meta = SnapshotMeta(index.dim, len(ids), int(ids.max()) if len(ids) else 0, model)
+    meta = SnapshotMeta(index.dim, len(ids), int(ids.max()) if len(ids) else 0, version)
     _write_atomic(directory / INDEX_FILE, faiss.serialize_index(index.faiss_index).tobytes())
+    _write_atomic(directory / IDS_FILE, ids.astype("<i8").tobytes())
     _write_atomic(directory / META_FILE, json.dumps(asdict(meta)).encode())
     _fsync_dir(directory)
     return meta
 
 
-def load_snapshot(directory: Path, dim: int, model: str) -> FlatIPIndex | None:
-    """The saved index, or None when it is missing, damaged or made by another model."""
+def load_snapshot(directory: Path, dim: int, version: str) -> FaissIndex | None:
+    """The saved index, or None when it is missing, damaged or made for another vector version."""
     try:
         meta = SnapshotMeta(**json.loads((directory / META_FILE).read_text()))
         raw = np.frombuffer((directory / INDEX_FILE).read_bytes(), dtype=np.uint8)
         loaded = faiss.deserialize_index(raw)
+        ids = np.frombuffer((directory / IDS_FILE).read_bytes(), dtype="<i8")
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError, RuntimeError) as exc:
@@ -75,12 +78,13 @@ def load_snapshot(directory: Path, dim: int, model: str) -> FlatIPIndex | None:
         )
         return None
     if (
-        not isinstance(loaded, faiss.IndexIDMap2)
+        not isinstance(loaded, faiss.IndexIDMap2 | faiss.IndexIVF)
         or meta.dim != dim
-        or meta.model != model
+        or meta.version != version
         or loaded.ntotal != meta.count
+        or len(ids) != meta.count
         or loaded.d != dim
     ):
         log.warning("index snapshot in %s does not match the configuration; rebuilding", directory)
         return None
-    return FlatIPIndex(dim, loaded)
+    return FaissIndex(dim, loaded, ids)

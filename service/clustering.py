@@ -13,7 +13,7 @@ from datetime import datetime
 
 import numpy as np
 
-from index.vector_index import FlatIPIndex, VectorIndex
+from index.vector_index import FaissIndex, VectorIndex
 from service.duplicates import DuplicateIndex
 from service.embedder import Embedder
 from service.fingerprint import Fingerprint, fingerprint
@@ -80,7 +80,7 @@ class Clusterer:
         self.embedder = embedder
         self.duplicates = duplicate_index(settings)
         self.stories = StoryIndex(
-            index if index is not None else FlatIPIndex(embedder.dim),
+            index if index is not None else FaissIndex(embedder.dim),
             threshold=settings.story_similarity,
             neighbours=settings.story_neighbours,
             window_days=settings.story_window_days,

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from index.snapshot import load_snapshot, save_snapshot
-from index.vector_index import FlatIPIndex
+from index.vector_index import FaissIndex
 from service.article import Article
 from service.clustering import Assignment, Clusterer, canonical_order
 from service.corpus import cluster_corpus
@@ -134,11 +134,13 @@ class Engine:
             },
         )
 
-    def _load_index(self) -> FlatIPIndex:
+    def _load_index(self) -> FaissIndex:
         """The snapshot when it is exactly the store's vectors up to its last id (newer
         vectors are replayed); otherwise a rebuild from the store."""
-        ids = self.store.vector_ids(self.embedder.name)
-        snapshot = load_snapshot(self.settings.index_dir, self.embedder.dim, self.embedder.name)
+        ids = self.store.vector_ids(self.settings.vector_version)
+        snapshot = load_snapshot(
+            self.settings.index_dir, self.embedder.dim, self.settings.vector_version
+        )
         if snapshot is not None:
             held = np.sort(snapshot.ids())
             top = int(held[-1]) if len(held) else 0
@@ -148,17 +150,17 @@ class Engine:
                     snapshot.add(newer, self.store.vectors(newer.tolist()))
                 return snapshot
             log.warning("index snapshot is stale; rebuilding from the store")
-        index = FlatIPIndex(self.embedder.dim)
+        index = FaissIndex(self.embedder.dim)
         for start in range(0, len(ids), 10_000):
             chunk = ids[start : start + 10_000]
             index.add(chunk, self.store.vectors(chunk.tolist()))
-        save_snapshot(index, self.settings.index_dir, self.embedder.name)
+        save_snapshot(index, self.settings.index_dir, self.settings.vector_version)
         return index
 
     def snapshot(self) -> None:
         """Write the vector index to disk (at shutdown, and every so many new groups)."""
         with self._lock:
-            save_snapshot(self._index, self.settings.index_dir, self.embedder.name)
+            save_snapshot(self._index, self.settings.index_dir, self.settings.vector_version)
             self._since_snapshot = 0
 
     @property
@@ -201,7 +203,7 @@ class Engine:
         self._story_ceiling = max([self._story_ceiling, *(a.story for a in assignments)])
         self._since_snapshot += sum(not a.is_duplicate for a in assignments)
         if self._since_snapshot >= self.settings.snapshot_every:
-            save_snapshot(self._index, self.settings.index_dir, self.embedder.name)
+            save_snapshot(self._index, self.settings.index_dir, self.settings.vector_version)
             self._since_snapshot = 0
 
     def _write(
@@ -226,7 +228,7 @@ class Engine:
                     first_published=when,
                     last_published=when,
                     vector=vector_bytes(a.vector),
-                    model=self.embedder.name if a.vector is not None else None,
+                    vector_version=self.settings.vector_version if a.vector is not None else None,
                 )
                 session.add(groups[a.group])
             elif when is not None:
@@ -305,7 +307,8 @@ class Engine:
                     session.execute(delete(StoryRow).where(StoryRow.id == group.story_id))
             elif group is not None and members[0].id == article_id and group.vector is not None:
                 replaced = self.embedder.embed([rest[0].lead])[0]
-                group.vector, group.model = vector_bytes(replaced), self.embedder.name
+                group.vector = vector_bytes(replaced)
+                group.vector_version = self.settings.vector_version
             group_id = row.group_id
         self._clusterer.forget_member(row.member)
         if not rest:

@@ -8,6 +8,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
+# Bump when prepare/flags change what the model reads: vectors made before are re-embedded.
+PREPARATION_VERSION = 1
 
 
 class Settings(BaseSettings):
@@ -54,6 +56,11 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(2_000_000, ge=1000)
     max_title_chars: int = Field(2000, ge=10)
     max_captions: int = Field(200, ge=0)
+
+    @property
+    def vector_version(self) -> str:
+        """What a stored vector was made with; any change makes the reindex re-embed it."""
+        return f"{self.model}|prep{PREPARATION_VERSION}|lead{self.lead_words}"
 
     @property
     def store_url(self) -> str:

@@ -52,7 +52,7 @@ class GroupRow(Base):
     first_published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    model: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    vector_version: Mapped[str | None] = mapped_column(String(512), nullable=True)
     merged_into: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
@@ -75,6 +75,25 @@ class ArticleRow(Base):
     lead: Mapped[str] = mapped_column(Text)
     clean_text: Mapped[str] = mapped_column(Text)
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class MetaRow(Base):
+    """Small named values: the current index version."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ReindexRow(Base):
+    """One reindex run and what it changed."""
+
+    __tablename__ = "reindex_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(32))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class BlockGroupRow(Base):
@@ -244,10 +263,12 @@ class Store:
             )
             return [(int(g), int(t), a, b) for g, t, a, b in s.execute(select(*columns)).all()]
 
-    def vector_ids(self, model: str) -> np.ndarray:
-        """Ids of the groups holding a vector made by ``model``, ascending."""
+    def vector_ids(self, version: str) -> np.ndarray:
+        """Ids of the groups holding a vector of this version (model and preparation), ascending."""
         with self.session() as s:
-            query = select(GroupRow.id).where(GroupRow.model == model, GroupRow.vector.is_not(None))
+            query = select(GroupRow.id).where(
+                GroupRow.vector_version == version, GroupRow.vector.is_not(None)
+            )
             return np.array(s.scalars(query.order_by(GroupRow.id)).all(), dtype=np.int64)
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:

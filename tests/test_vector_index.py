@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.vector_index import FlatIPIndex
+from index.vector_index import FaissIndex
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -14,7 +14,7 @@ def test_search_returns_our_ids_and_cosines() -> None:
     rng = np.random.default_rng(0)
     vectors = _unit(rng.normal(size=(50, 16)))
     ids = np.arange(1000, 1050)
-    index = FlatIPIndex(16)
+    index = FaissIndex(16)
     index.add(ids, vectors)
     sims, found = index.search(vectors[[3, 7]], 1)
     assert found[:, 0].tolist() == [1003, 1007]
@@ -22,7 +22,7 @@ def test_search_returns_our_ids_and_cosines() -> None:
 
 
 def test_remove_and_empty_search() -> None:
-    index = FlatIPIndex(4)
+    index = FaissIndex(4)
     _, ids = index.search(np.eye(4, dtype=np.float32)[:1], 3)
     assert ids.tolist() == [[-1, -1, -1]]
     index.add(np.array([5, 6]), np.eye(4)[:2])
@@ -32,7 +32,7 @@ def test_remove_and_empty_search() -> None:
 
 
 def test_wrong_shapes_are_refused() -> None:
-    index = FlatIPIndex(4)
+    index = FaissIndex(4)
     with pytest.raises(ValueError, match=r"shape \(n, 4\)"):
         index.add(np.array([1]), np.ones((1, 5)))
     with pytest.raises(ValueError, match="2 ids for 1 vectors"):

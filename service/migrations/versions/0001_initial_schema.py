@@ -21,6 +21,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key_hash", "group_id"),
     )
     op.create_table(
+        "meta",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
+    op.create_table(
+        "reindex_runs",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("report", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
         "stories",
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -35,7 +50,7 @@ def upgrade() -> None:
         sa.Column("first_published", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_published", sa.DateTime(timezone=True), nullable=True),
         sa.Column("vector", sa.LargeBinary(), nullable=True),
-        sa.Column("model", sa.String(length=512), nullable=True),
+        sa.Column("vector_version", sa.String(length=512), nullable=True),
         sa.Column("merged_into", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["story_id"],
@@ -92,4 +107,6 @@ def downgrade() -> None:
 
     op.drop_table("groups")
     op.drop_table("stories")
+    op.drop_table("reindex_runs")
+    op.drop_table("meta")
     op.drop_table("block_groups")
