@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.recluster import average_link, duplicate_components, map_ids
+from service.fingerprint import fingerprint
+from service.text import words_of
+from tests.pages import PARAGRAPHS
+
+
+def _unit(rows: list[list[float]]) -> np.ndarray:
+    v = np.array(rows, dtype=np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_average_link_does_not_chain_through_one_bridge() -> None:
+    # a, b close (0.8); c close to b (0.75) but not to a (0.2); d far from all.
+    # Single-link at 0.7 would chain a-b-c; the average of c to {a, b} is 0.47.
+    v = _unit([[1, 0, 0], [0.8, 0.6, 0], [0.2, 0.98, 0], [0, 0, 1]])
+    pairs = [(0, 1), (1, 2), (0, 2), (2, 3)]
+    assert average_link(v, pairs, 0.7).tolist() == [0, 0, 1, 2]
+    assert average_link(v, pairs, 0.45).tolist() == [0, 0, 0, 1]
+
+
+def test_average_link_needs_a_proposed_pair() -> None:
+    v = _unit([[1, 0], [1, 0.01]])
+    assert average_link(v, [], 0.5).tolist() == [0, 1]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.permutations(range(6)))
+def test_average_link_is_independent_of_order(order: list[int]) -> None:
+    rng = np.random.default_rng(3)
+    v = _unit(
+        (rng.normal(size=(6, 4)) + np.array([[3, 0, 0, 0]] * 3 + [[0, 3, 0, 0]] * 3)).tolist()
+    )
+    pairs = list(itertools.combinations(range(6), 2))
+    base = average_link(v, pairs, 0.6)
+    perm = np.array(order)
+    shuffled = average_link(
+        v[perm],
+        [(int(np.where(perm == a)[0][0]), int(np.where(perm == b)[0][0])) for a, b in pairs],
+        0.6,
+    )
+    assert len(set(zip(base[perm].tolist(), shuffled.tolist(), strict=True))) == len(
+        set(base.tolist())
+    )
+
+
+def test_duplicate_components_join_through_a_bridging_copy() -> None:
+    words = words_of(" ".join(PARAGRAPHS))
+    half = len(words) // 2
+    texts = [
+        words[: half + 10],
+        words,
+        words[half - 10 :],
+        words_of("A different text about something else entirely, long enough to shingle well."),
+    ]
+    fps = [fingerprint(t, 5, 128) for t in texts]
+    labels = duplicate_components(
+        [f.content_hash for f in fps],
+        [np.array(sorted(f.shingles), dtype=np.uint32) for f in fps],
+        np.stack([f.minhash.hashvalues for f in fps]),
+        bands=28,
+        rows=2,
+        threshold=0.6,
+        min_shingles=8,
+    )
+    assert labels.tolist() == [0, 0, 0, 1]
+
+
+def test_map_ids_keeps_ids_merges_to_the_oldest_and_splits_to_the_largest() -> None:
+    old = np.array([5, 5, 7, 7, 9, 9, 9, 9])
+    new = np.array([0, 0, 0, 0, 1, 1, 1, 2])
+    mapping = map_ids(old, new, itertools.count(100))
+    assert mapping.ids == {0: 5, 1: 9, 2: 100}
+    assert mapping.merged == {7: 5}
+    assert mapping.split == {9}
+    assert mapping.created == {100}
