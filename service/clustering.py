@@ -65,6 +65,16 @@ def group_copies(
     return placed
 
 
+@dataclass(frozen=True)
+class IdSource:
+    """Where new member, group and story ids come from: counters in memory for a one-off
+    run, blocks reserved in the store for the service (so a reindex never reuses one)."""
+
+    member: Iterator[int]
+    group: Iterator[int]
+    story: Iterator[int]
+
+
 class Clusterer:
     """The online state of both levels: greedy, in arrival order."""
 
@@ -73,9 +83,8 @@ class Clusterer:
         settings: Settings,
         embedder: Embedder,
         index: VectorIndex | None = None,
-        start: tuple[int, int, int] = (0, 0, 0),
+        ids: IdSource | None = None,
     ) -> None:
-        """``start``: the highest member, group and story ids already in use."""
         self.settings = settings
         self.embedder = embedder
         self.duplicates = duplicate_index(settings)
@@ -86,15 +95,13 @@ class Clusterer:
             window_days=settings.story_window_days,
             half_life_days=settings.story_half_life_days,
         )
-        self._members = itertools.count(start[0] + 1)
-        self._groups = itertools.count(start[1] + 1)
-        self._stories = itertools.count(start[2] + 1)
+        self.ids = ids or IdSource(itertools.count(1), itertools.count(1), itertools.count(1))
         self.embedded = 0
 
     def assign(self, pages: Sequence[Page]) -> list[Assignment]:
         """Assign a batch in order; later pages may join groups opened earlier in it."""
         fps = [page_fingerprint(page, self.settings) for page in pages]
-        placed = group_copies(fps, self.duplicates, self._members, self._groups)
+        placed = group_copies(fps, self.duplicates, self.ids.member, self.ids.group)
         fresh = [i for i, (_, _, sim) in enumerate(placed) if sim is None]
         leads = {i: pages[i].lead(self.settings.lead_words) for i in fresh}
         with_words = [i for i in fresh if leads[i].strip()]
@@ -104,7 +111,7 @@ class Clusterer:
         similarity: dict[int, float | None] = {}
         for i in fresh:
             match = self.stories.assign(
-                placed[i][1], vectors.get(i), pages[i].article.published_at, self._stories.__next__
+                placed[i][1], vectors.get(i), pages[i].article.published_at, self.ids.story.__next__
             )
             similarity[i] = match.similarity
         assignments = []

@@ -36,6 +36,9 @@ class DuplicateIndex:
     def __len__(self) -> int:
         return len(self._group)
 
+    def __contains__(self, member: object) -> bool:
+        return member in self._group
+
     def match(self, fp: Fingerprint) -> DuplicateMatch | None:
         """The best existing copy of ``fp``, or None when it is a new text."""
         if fp.words == 0:

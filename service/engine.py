@@ -13,7 +13,8 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,9 +23,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from index.snapshot import load_snapshot, save_snapshot
-from index.vector_index import FaissIndex
+from index.vector_index import FaissIndex, build_index, plan_for
 from service.article import Article
-from service.clustering import Assignment, Clusterer, canonical_order
+from service.clustering import Assignment, Clusterer, IdSource, canonical_order
 from service.corpus import cluster_corpus
 from service.embedder import Embedder
 from service.fingerprint import minhash_bytes, restored
@@ -67,6 +68,16 @@ class ArticleOut:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class _State:
+    """In-memory state built from the store, before it goes live."""
+
+    clusterer: Clusterer
+    index: FaissIndex
+    version: int
+    started: datetime
+
+
 @dataclass
 class Stats:
     """Counters the metrics endpoint reads."""
@@ -100,49 +111,76 @@ class Engine:
         self.stats = Stats()
         self._lock = threading.Lock()
         self._since_snapshot = 0
+        self._ids = IdSource(
+            store.id_blocks("member"), store.id_blocks("group"), store.id_blocks("story")
+        )
         self.load()
 
     # -- state -----------------------------------------------------------------------
 
+    def _snapshot_dir(self, version: int) -> Path:
+        return self.settings.index_dir / f"v{version}"
+
     def load(self) -> None:
-        """Rebuild the in-memory state from the store."""
+        """Rebuild the in-memory state from the store (at start, and after a failed write)."""
+        self._install(self._build())
+
+    def refresh(self) -> bool:
+        """Pick up a new index version written by a reindex: build the new state while
+        requests go on, then replay what was ingested meanwhile and swap under the lock."""
+        if self.store.index_version() == self._version:
+            return False
+        state = self._build()
+        with self._lock:
+            self._install(state)
+        log.info("switched to index version", extra={"version": state.version})
+        return True
+
+    def _build(self) -> _State:
         started = time.perf_counter()
-        ceilings = self.store.ceilings()
-        index = self._load_index()
-        clusterer = Clusterer(
-            self.settings,
-            self.embedder,
-            index,
-            start=(ceilings.member, ceilings.group, ceilings.story),
-        )
+        since = now() - timedelta(seconds=2)  # what is stored from here on is replayed
+        version = self.store.index_version()
+        index = self._load_index(version)
+        clusterer = Clusterer(self.settings, self.embedder, index, self._ids)
+        state = _State(clusterer, index, version, since)
         for group, story, first, last in self.store.group_spans():
             clusterer.stories.restore(group, story, _span(first, last))
-        articles = 0
         for row in self.store.iter_fingerprints():
             fp = restored(row.content_hash, shingles_of(row.shingles), row.minhash, row.words)
             clusterer.restore_member(row.member, row.group_id, fp)
-            articles += 1
-        self._clusterer = clusterer
-        self._index = index
-        self._story_ceiling = ceilings.story
         log.info(
             "engine loaded",
             extra={
-                "articles": articles,
                 "vectors": len(index),
+                "version": version,
                 "seconds": round(time.perf_counter() - started, 2),
             },
         )
+        return state
 
-    def _load_index(self) -> FaissIndex:
-        """The snapshot when it is exactly the store's vectors up to its last id (newer
-        vectors are replayed); otherwise a rebuild from the store."""
+    def _install(self, state: _State) -> None:
+        """Make ``state`` live, after adding what was stored since it was read."""
+        clusterer = state.clusterer
+        for group, story, first, last in self.store.group_spans(since=state.started):
+            clusterer.stories.restore(group, story, _span(first, last))
+        wanted = self.store.vector_ids(self.settings.vector_version)
+        fresh = wanted[~np.isin(wanted, state.index.ids())]
+        if len(fresh):
+            state.index.add(fresh, self.store.vectors(fresh.tolist()))
+        for row in self.store.iter_fingerprints(since=state.started):
+            if row.member not in clusterer.duplicates:
+                fp = restored(row.content_hash, shingles_of(row.shingles), row.minhash, row.words)
+                clusterer.restore_member(row.member, row.group_id, fp)
+        self._clusterer, self._index, self._version = clusterer, state.index, state.version
+
+    def _load_index(self, version: int) -> FaissIndex:
+        """The snapshot of this version when it is exactly the store's vectors up to its
+        last id (newer vectors are added); otherwise a rebuild from the store."""
         ids = self.store.vector_ids(self.settings.vector_version)
-        snapshot = load_snapshot(
-            self.settings.index_dir, self.embedder.dim, self.settings.vector_version
-        )
+        directory = self._snapshot_dir(version)
+        snapshot = load_snapshot(directory, self.embedder.dim, self.settings.vector_version)
         if snapshot is not None:
-            held = np.sort(snapshot.ids())
+            held = snapshot.ids()
             top = int(held[-1]) if len(held) else 0
             if np.array_equal(held, ids[ids <= top]):
                 newer = ids[ids > top]
@@ -150,17 +188,22 @@ class Engine:
                     snapshot.add(newer, self.store.vectors(newer.tolist()))
                 return snapshot
             log.warning("index snapshot is stale; rebuilding from the store")
-        index = FaissIndex(self.embedder.dim)
-        for start in range(0, len(ids), 10_000):
-            chunk = ids[start : start + 10_000]
-            index.add(chunk, self.store.vectors(chunk.tolist()))
-        save_snapshot(index, self.settings.index_dir, self.settings.vector_version)
+        index = build_index(
+            ids,
+            self.store.vectors(ids.tolist())
+            if len(ids)
+            else np.zeros((0, self.embedder.dim), np.float32),
+            plan_for(len(ids), self.settings.flat_max),
+        )
+        save_snapshot(index, directory, self.settings.vector_version)
         return index
 
     def snapshot(self) -> None:
         """Write the vector index to disk (at shutdown, and every so many new groups)."""
         with self._lock:
-            save_snapshot(self._index, self.settings.index_dir, self.settings.vector_version)
+            save_snapshot(
+                self._index, self._snapshot_dir(self._version), self.settings.vector_version
+            )
             self._since_snapshot = 0
 
     @property
@@ -200,10 +243,11 @@ class Engine:
             raise
         self.stats.articles += len(pages)
         self.stats.copies += sum(a.is_duplicate for a in assignments)
-        self._story_ceiling = max([self._story_ceiling, *(a.story for a in assignments)])
         self._since_snapshot += sum(not a.is_duplicate for a in assignments)
         if self._since_snapshot >= self.settings.snapshot_every:
-            save_snapshot(self._index, self.settings.index_dir, self.settings.vector_version)
+            save_snapshot(
+                self._index, self._snapshot_dir(self._version), self.settings.vector_version
+            )
             self._since_snapshot = 0
 
     def _write(
@@ -214,7 +258,9 @@ class Engine:
         keys: Mapping[str, int],
     ) -> None:
         stamp = now()
-        for story in sorted({a.story for a in assignments if a.story > self._story_ceiling}):
+        for story in sorted(
+            {a.story for a in assignments if not a.is_duplicate and a.similarity is None}
+        ):
             session.add(StoryRow(id=story, created_at=stamp))
         session.flush()
         groups: dict[int, GroupRow] = {}

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     api_key: str | None = Field(None, description="When set, writes need this key.")
     max_body_bytes: int = Field(16_000_000, ge=1000, description="Largest request body (413).")
     max_batch: int = Field(256, ge=1, description="Most articles in one request (413).")
+    flat_max: int = Field(50_000, ge=1, description="Past this many vectors the index is IVF.")
+    retention_days: float = Field(
+        30.0, gt=0, description="The reindex keeps this many days in the index."
+    )
+    purge_outside_window: bool = Field(False, description="Delete articles older than the window.")
+    reload_poll_seconds: float = Field(
+        5.0, gt=0, description="How often the service looks for a new index."
+    )
     snapshot_every: int = Field(5000, ge=1, description="New groups between index snapshots.")
 
     max_text_chars: int = Field(2_000_000, ge=1000)

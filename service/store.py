@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -28,7 +27,9 @@ from sqlalchemy import (
     event,
     func,
     select,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -75,6 +76,14 @@ class ArticleRow(Base):
     lead: Mapped[str] = mapped_column(Text)
     clean_text: Mapped[str] = mapped_column(Text)
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class SequenceRow(Base):
+    """The next free id of each kind; blocks are reserved with one atomic update."""
+
+    __tablename__ = "sequences"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next: Mapped[int] = mapped_column(BigInteger)
 
 
 class MetaRow(Base):
@@ -140,15 +149,6 @@ class FingerprintRow(NamedTuple):
     words: int
 
 
-@dataclass(frozen=True)
-class IdCeilings:
-    """The highest ids in use, so a restarted engine continues the sequences."""
-
-    member: int
-    group: int
-    story: int
-
-
 def connect(url: str) -> Engine:
     """An engine for the URL; SQLite gets WAL and full sync so a kill loses nothing committed."""
     if url.startswith("sqlite"):
@@ -183,13 +183,36 @@ class Store:
         with self.session() as s:
             s.execute(select(1))
 
-    def ceilings(self) -> IdCeilings:
+    def reserve(self, name: str, count: int) -> int:
+        """Reserve ``count`` ids of a kind ('member', 'group', 'story'); returns the first."""
+        tables = {"member": ArticleRow.member, "group": GroupRow.id, "story": StoryRow.id}
         with self.session() as s:
-            return IdCeilings(
-                member=s.scalar(select(func.max(ArticleRow.member))) or 0,
-                group=s.scalar(select(func.max(GroupRow.id))) or 0,
-                story=s.scalar(select(func.max(StoryRow.id))) or 0,
+            dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+            start = (s.scalar(select(func.max(tables[name]))) or 0) + 1
+            s.execute(
+                dialect.insert(SequenceRow).values(name=name, next=start).on_conflict_do_nothing()
             )
+            after = s.scalar(
+                update(SequenceRow)
+                .where(SequenceRow.name == name)
+                .values(next=SequenceRow.next + count)
+                .returning(SequenceRow.next)
+            )
+            return int(after or 0) - count
+
+    def id_blocks(self, name: str, block: int = 1000) -> Iterator[int]:
+        """An endless run of fresh ids, reserved from the store ``block`` at a time."""
+        while True:
+            start = self.reserve(name, block)
+            yield from range(start, start + block)
+
+    def get_meta(self, key: str, default: str = "") -> str:
+        with self.session() as s:
+            row = s.get(MetaRow, key)
+            return row.value if row else default
+
+    def index_version(self) -> int:
+        return int(self.get_meta("index_version", "0"))
 
     def articles(self, ids: Sequence[str]) -> dict[str, ArticleRow]:
         with self.session() as s:
@@ -232,8 +255,11 @@ class Store:
             )
             return [(int(a), int(b)) for a, b in s.execute(query.limit(limit).offset(offset)).all()]
 
-    def iter_fingerprints(self, batch: int = 5000) -> Iterator[FingerprintRow]:
-        """What copy detection needs of every article, in arrival order, a batch at a time."""
+    def iter_fingerprints(
+        self, since: datetime | None = None, batch: int = 5000
+    ) -> Iterator[FingerprintRow]:
+        """What copy detection needs of every article (ingested since ``since``), in arrival
+        order, a batch at a time."""
         columns = (
             ArticleRow.member,
             ArticleRow.group_id,
@@ -246,29 +272,46 @@ class Store:
         while True:
             with self.session() as s:
                 query = select(*columns).where(ArticleRow.member > last).order_by(ArticleRow.member)
+                if since is not None:
+                    query = query.where(ArticleRow.ingested_at >= since)
                 rows = [FingerprintRow(*row) for row in s.execute(query.limit(batch)).all()]
             if not rows:
                 return
             yield from rows
             last = rows[-1].member
 
-    def group_spans(self) -> list[tuple[int, int, datetime | None, datetime | None]]:
-        """(group, story, first published, last published) of every group."""
+    def group_spans(
+        self, since: datetime | None = None
+    ) -> list[tuple[int, int, datetime | None, datetime | None]]:
+        """(group, story, first published, last published) of every live group (created
+        since ``since``)."""
+        columns = (
+            GroupRow.id,
+            GroupRow.story_id,
+            GroupRow.first_published,
+            GroupRow.last_published,
+        )
+        query = select(*columns).where(GroupRow.merged_into.is_(None))
+        if since is not None:
+            query = query.where(GroupRow.created_at >= since)
         with self.session() as s:
-            columns = (
-                GroupRow.id,
-                GroupRow.story_id,
-                GroupRow.first_published,
-                GroupRow.last_published,
-            )
-            return [(int(g), int(t), a, b) for g, t, a, b in s.execute(select(*columns)).all()]
+            return [(int(g), int(t), a, b) for g, t, a, b in s.execute(query).all()]
 
     def vector_ids(self, version: str) -> np.ndarray:
-        """Ids of the groups holding a vector of this version (model and preparation), ascending."""
+        """Ids of the groups in the index window holding a vector of this version (model and
+        preparation), ascending."""
+        window = self.get_meta("window_start")
         with self.session() as s:
             query = select(GroupRow.id).where(
-                GroupRow.vector_version == version, GroupRow.vector.is_not(None)
+                GroupRow.vector_version == version,
+                GroupRow.vector.is_not(None),
+                GroupRow.merged_into.is_(None),
             )
+            if window:
+                since = datetime.fromisoformat(window)
+                query = query.where(
+                    func.coalesce(GroupRow.last_published, GroupRow.created_at) >= since
+                )
             return np.array(s.scalars(query.order_by(GroupRow.id)).all(), dtype=np.int64)
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:

@@ -36,6 +36,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
+        "sequences",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("next", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    op.create_table(
         "stories",
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -107,6 +113,7 @@ def downgrade() -> None:
 
     op.drop_table("groups")
     op.drop_table("stories")
+    op.drop_table("sequences")
     op.drop_table("reindex_runs")
     op.drop_table("meta")
     op.drop_table("block_groups")
