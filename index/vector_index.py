@@ -116,10 +116,11 @@ class FaissIndex:
 FlatIPIndex = FaissIndex
 
 
-def build_index(ids: np.ndarray, vectors: np.ndarray, plan: IndexPlan, seed: int = 0) -> FaissIndex:
+def build_index(
+    ids: np.ndarray, vectors: np.ndarray, plan: IndexPlan, dim: int, seed: int = 0
+) -> FaissIndex:
     """A new index over these vectors, of the planned kind (IVF is trained on a sample)."""
     ids = _as_ids(ids)
-    dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
     if plan.kind == "flat":
         index = FaissIndex(dim)
         if len(ids):

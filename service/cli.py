@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -21,6 +22,7 @@ from service.settings import Settings
 from service.summary import summarise
 
 EXIT_BAD_INPUT = 2
+EXIT_BUSY = 3
 
 
 def _progress(items: Iterable[Any], label: str, total: int) -> Iterable[Any]:
@@ -114,6 +116,42 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
+def _reindex(settings: Settings) -> int:
+    from index.reindex import Reindex, ReindexBusy
+    from service.logs import configure
+    from service.migrate import upgrade
+    from service.store import Store, connect
+
+    configure()
+    engine = connect(settings.store_url)
+    upgrade(engine)
+    bar = _progress_bar("re-embedding") if sys.stderr.isatty() else None
+    job = Reindex(settings, Store(engine), lambda: load_embedder(settings), progress=bar)
+    try:
+        report = job.run()
+    except ReindexBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    finally:
+        engine.dispose()
+    print(json.dumps(report.to_json()))
+    return 0
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    """A terminal progress bar fed with (done, total)."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=label, unit="text", leave=False)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsdedup", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -137,6 +175,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Serves the API on NEWSDEDUP_HOST:NEWSDEDUP_PORT (127.0.0.1:8000) with the "
         "store at NEWSDEDUP_DATABASE_URL (default: a SQLite file under NEWSDEDUP_DATA_DIR).",
     )
+    commands.add_parser(
+        "reindex",
+        help="re-embed stale vectors, rebuild the index, re-cluster, swap (the nightly job)",
+        description="Runs once and exits: 0 when done, 3 when another reindex holds the lock. "
+        "A running service switches to the new index by itself.",
+    )
     return parser
 
 
@@ -150,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(settings)
+        if args.command == "reindex":
+            return _reindex(settings)
         if args.text or args.html:
             return _cluster_page(args, settings)
         return _cluster_feed(args, settings)

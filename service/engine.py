@@ -188,13 +188,9 @@ class Engine:
                     snapshot.add(newer, self.store.vectors(newer.tolist()))
                 return snapshot
             log.warning("index snapshot is stale; rebuilding from the store")
-        index = build_index(
-            ids,
-            self.store.vectors(ids.tolist())
-            if len(ids)
-            else np.zeros((0, self.embedder.dim), np.float32),
-            plan_for(len(ids), self.settings.flat_max),
-        )
+        dim = self.embedder.dim
+        vectors = self.store.vectors(ids.tolist()) if len(ids) else np.zeros((0, dim), np.float32)
+        index = build_index(ids, vectors, plan_for(len(ids), self.settings.flat_max), dim)
         save_snapshot(index, directory, self.settings.vector_version)
         return index
 
@@ -205,6 +201,10 @@ class Engine:
                 self._index, self._snapshot_dir(self._version), self.settings.vector_version
             )
             self._since_snapshot = 0
+
+    @property
+    def version(self) -> int:
+        return self._version
 
     @property
     def vectors(self) -> int:
@@ -315,6 +315,9 @@ class Engine:
             lead=page.lead(self.settings.lead_words),
             clean_text=page.clean_text,
             flags=[flag.to_json() for flag in page.flags],
+            raw=article.html if article.html is not None else article.text or "",
+            raw_kind="html" if article.html is not None else "text",
+            captions=list(article.captions),
         )
 
     def delete(self, article_id: str) -> None:

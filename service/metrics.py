@@ -42,3 +42,12 @@ class Metrics:
         self.vectors = Gauge(
             "newsdedup_index_vectors", "Vectors in the live index", registry=self.registry
         )
+        self.index_version = Gauge(
+            "newsdedup_index_version", "Index version being served", registry=self.registry
+        )
+        self.reindex = Gauge(
+            "newsdedup_last_reindex",
+            "Figures of the last finished reindex",
+            ["figure"],
+            registry=self.registry,
+        )

@@ -76,6 +76,9 @@ class ArticleRow(Base):
     lead: Mapped[str] = mapped_column(Text)
     clean_text: Mapped[str] = mapped_column(Text)
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    raw: Mapped[str] = mapped_column(Text)
+    raw_kind: Mapped[str] = mapped_column(String(8))
+    captions: Mapped[list[str]] = mapped_column(JSON)
 
 
 class SequenceRow(Base):
@@ -366,3 +369,24 @@ class Store:
                 .order_by(ArticleRow.member.desc())
             )
             return {int(story): title for story, title in s.execute(query).all()}
+
+    def group_vectors(self, ids: Sequence[int]) -> dict[int, tuple[bytes | None, str | None]]:
+        """(vector, vector version) of these groups."""
+        out: dict[int, tuple[bytes | None, str | None]] = {}
+        with self.session() as s:
+            for start in range(0, len(ids), 5000):
+                query = select(GroupRow.id, GroupRow.vector, GroupRow.vector_version).where(
+                    GroupRow.id.in_(list(ids[start : start + 5000]))
+                )
+                out.update({int(g): (v, m) for g, v, m in s.execute(query).all()})
+        return out
+
+    def inputs(self, members: Sequence[int]) -> dict[int, ArticleRow]:
+        """The stored articles (with their input) for these members."""
+        with self.session() as s:
+            rows = s.scalars(select(ArticleRow).where(ArticleRow.member.in_(list(members)))).all()
+            return {row.member: row for row in rows}
+
+    def last_reindex(self) -> ReindexRow | None:
+        with self.session() as s:
+            return s.scalars(select(ReindexRow).order_by(ReindexRow.id.desc()).limit(1)).first()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from service import __version__
-from service.api import articles, groups, ops
+from service.api import articles, groups, ops, reindex
 from service.embedder import Embedder, load_embedder
 from service.engine import Engine, NotFound
 from service.metrics import Metrics
@@ -24,6 +26,16 @@ from service.store import Store, connect
 log = logging.getLogger(__name__)
 
 
+async def _watch_versions(engine: Engine, every: float) -> None:
+    """Swap in each new index version a reindex writes, without a restart."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(engine.refresh)
+        except Exception:
+            log.exception("could not switch to the new index version; still serving the old one")
+
+
 def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     """The app; the model, store and index load in its lifespan, not at import."""
 
@@ -33,10 +45,14 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         engine = connect(settings.store_url)
         upgrade(engine)
         app.state.engine = Engine(settings, Store(engine), embedder or load_embedder(settings))
+        watcher = asyncio.create_task(
+            _watch_versions(app.state.engine, settings.reload_poll_seconds)
+        )
         log.info("ready", extra={"store": engine.url.render_as_string(hide_password=True)})
         try:
             yield
         finally:
+            watcher.cancel()
             app.state.engine.snapshot()
             app.state.engine = None
             engine.dispose()
@@ -51,7 +67,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.engine = None
-    for router in (articles.router, groups.router, ops.router):
+    for router in (articles.router, groups.router, reindex.router, ops.router):
         app.include_router(router)
 
     @app.middleware("http")

@@ -42,4 +42,10 @@ async def metrics(request: Request) -> Response:
         m.embedded.set(engine.stats.embedded)
         m.model_seconds.set(engine.stats.model_seconds)
         m.vectors.set(engine.vectors)
+        m.index_version.set(engine.version)
+        last = await run_in_threadpool(engine.store.last_reindex)
+        if last is not None and last.finished_at is not None:
+            for figure, value in last.report.items():
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    m.reindex.labels(figure).set(value)
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

@@ -86,6 +86,9 @@ def upgrade() -> None:
         sa.Column("lead", sa.Text(), nullable=False),
         sa.Column("clean_text", sa.Text(), nullable=False),
         sa.Column("flags", sa.JSON(), nullable=False),
+        sa.Column("raw", sa.Text(), nullable=False),
+        sa.Column("raw_kind", sa.String(length=8), nullable=False),
+        sa.Column("captions", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["group_id"],
             ["groups.id"],
