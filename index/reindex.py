@@ -61,6 +61,7 @@ class ReindexReport:
 
     version: int = 0
     status: str = "running"
+    error: str = ""
     window_start: str = ""
     articles: int = 0
     left_window: int = 0
@@ -217,7 +218,8 @@ class Reindex:
                 self._run()
                 self.report.status = "done"
             except BaseException as exc:
-                self.report.status = f"failed: {type(exc).__name__}: {exc}"[:500]
+                self.report.status = "failed"
+                self.report.error = f"{type(exc).__name__}: {exc}"[:1000]
                 raise
             finally:
                 self.report.seconds = round(time.perf_counter() - started, 2)

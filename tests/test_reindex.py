@@ -1,0 +1,218 @@
+"""The nightly reindex against a real store, model and index."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from index.reindex import Reindex, ReindexBusy, reindex_lock
+from samples.make_sample_feed import feed
+from service.api.app import create_app
+from service.article import parse_article
+from service.corpus import cluster_corpus
+from service.embedder import Embedder
+from service.settings import Settings
+from service.store import GroupRow
+from tests.stories import adversarial_feed
+
+
+def bcubed_f1(predicted: Mapping[str, object], truth: Mapping[str, object]) -> float:
+    """B-cubed F1 of a clustering against the planted truth."""
+    precision = recall = 0.0
+    for item in truth:
+        same_pred = {o for o in truth if predicted[o] == predicted[item]}
+        same_true = {o for o in truth if truth[o] == truth[item]}
+        both = len(same_pred & same_true)
+        precision += both / len(same_pred)
+        recall += both / len(same_true)
+    p, r = precision / len(truth), recall / len(truth)
+    return 2 * p * r / (p + r)
+
+
+def _undated(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [dict(row, published_at=None) for row in rows]
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
+    def make(**kw: Any) -> Settings:
+        base: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "database_url": database_url,
+            "reload_poll_seconds": 0.1,
+        }
+        return Settings(**(base | kw))
+
+    return make
+
+
+@pytest.fixture
+def client(settings_for, model: Embedder) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(settings_for(), model)) as c:
+        yield c
+
+
+def _engine(client: TestClient) -> Any:
+    return client.app.state.engine  # type: ignore[attr-defined]
+
+
+def _reindex(client: TestClient) -> dict[str, Any]:
+    engine = _engine(client)
+    report = Reindex(engine.settings, engine.store, lambda: engine.embedder).run()
+    assert engine.refresh()
+    return report.to_json()
+
+
+def test_reindex_repairs_stories_split_by_arrival_order(settings_for, model: Embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = settings_for(story_similarity=0.5)
+    rows = adversarial_feed()
+    truth = {
+        str(r["id"]): str(r["id"]).rsplit("-", 1)[0]
+        if str(r["id"]).startswith("storm")
+        else str(r["id"])
+        for r in rows
+    }
+    truth = {k: ("storm" if k.startswith("storm") else k) for k in truth}
+    with TestClient(create_app(settings, model)) as c:
+        online = {}
+        for row in rows:
+            answer = c.post("/v1/articles", json=[row]).json()["articles"][0]
+            online[answer["id"]] = answer["story"]
+        assert len({online[i] for i in truth if truth[i] == "storm"}) > 1  # split online
+        batch = cluster_corpus([parse_article(r, settings) for r in rows], settings, model)
+        clustered = {r.id: r.assignment.story for r in batch.results}
+        report = _reindex(c)
+        after = {i: c.get(f"/v1/articles/{i}").json()["story"] for i in truth}
+        assert bcubed_f1(after, truth) >= bcubed_f1(clustered, truth)
+        assert bcubed_f1(after, truth) > bcubed_f1(online, truth)
+        assert report["stories_merged"] >= 1
+        lost = next(online[i] for i in truth if truth[i] == "storm" and online[i] != after[i])
+        moved = c.get(f"/v1/stories/{lost}").json()
+        assert moved["merged_from"] == lost and moved["id"] == after["storm-hub"]
+
+
+def test_a_changed_vector_version_re_embeds_exactly_the_stale_vectors(client: TestClient) -> None:
+    answers = client.post("/v1/articles", json=_undated(feed())).json()["articles"]
+    stale = sorted({answers[0]["duplicate_group"], answers[4]["duplicate_group"]})
+    engine = _engine(client)
+    with engine.store.session() as s:
+        s.execute(
+            update(GroupRow)
+            .where(GroupRow.id.in_(stale))
+            .values(vector_version="old-model|prep0|lead120")
+        )
+    first = _reindex(client)
+    assert first["reembedded"] == 2 and first["embedded_new"] == 0
+    assert _reindex(client)["reembedded"] == 0
+    assert client.get("/readyz").json()["vectors"] == 7
+    again = client.post(
+        "/v1/articles", json=[dict(feed()[4], id="harvest-copy", published_at=None)]
+    ).json()
+    assert again["articles"][0]["duplicate_group"] == answers[4]["duplicate_group"]
+
+
+def test_clients_see_no_error_during_reindexes(client: TestClient) -> None:
+    rows = _undated(feed())
+    client.post("/v1/articles", json=rows[:5])
+    errors: list[str] = []
+    done = threading.Event()
+
+    def reindex_loop() -> None:
+        engine = _engine(client)
+        while not done.is_set():
+            try:
+                Reindex(engine.settings, engine.store, lambda: engine.embedder).run()
+            except ReindexBusy:
+                pass
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(repr(exc))
+
+    worker = threading.Thread(target=reindex_loop)
+    worker.start()
+    given: dict[str, dict[str, Any]] = {}
+    try:
+        for n in range(30):
+            row = dict(rows[n % len(rows)], id=f"live-{n}")
+            response = client.post("/v1/articles", json=[row])
+            if response.status_code != 200:
+                errors.append(f"POST {response.status_code} {response.text}")
+                continue
+            given[row["id"]] = response.json()["articles"][0]  # type: ignore[index]
+            for path in (
+                "/v1/stories",
+                f"/v1/articles/{row['id']}",
+                f"/v1/duplicates/{given[row['id']]['duplicate_group']}",
+            ):  # type: ignore[index]
+                response = client.get(path)
+                if response.status_code != 200:
+                    errors.append(f"GET {path} {response.status_code}")
+            time.sleep(0.02)
+    finally:
+        done.set()
+        worker.join()
+    assert errors == []
+    assert _engine(client).version > 0
+    for article_id, answer in given.items():
+        assert client.get(f"/v1/articles/{article_id}").status_code == 200
+        assert client.get(f"/v1/duplicates/{answer['duplicate_group']}").status_code == 200
+        assert client.get(f"/v1/stories/{answer['story']}").status_code == 200
+
+
+def test_a_crash_before_the_switch_leaves_the_old_version(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.post("/v1/articles", json=_undated(feed()))
+    engine = _engine(client)
+    before = client.get("/v1/articles/harvest-own-1").json()
+
+    def crash(*_args: object, **_kw: object) -> None:
+        raise RuntimeError("killed mid-write")
+
+    monkeypatch.setattr(Reindex, "_write", crash)
+    with pytest.raises(RuntimeError):
+        Reindex(engine.settings, engine.store, lambda: engine.embedder).run()
+    assert engine.store.index_version() == 0
+    last = client.get("/v1/reindex/last").json()
+    assert last["status"] == "failed" and "killed mid-write" in last["report"]["error"]
+    monkeypatch.undo()
+    assert _reindex(client)["version"] == 1
+    assert client.get("/v1/articles/harvest-own-1").json() == before
+
+
+def test_one_reindex_at_a_time_and_a_dead_holder_frees_the_lock(client: TestClient) -> None:
+    engine = _engine(client)
+    with reindex_lock(engine.settings, engine.store):
+        with pytest.raises(ReindexBusy):
+            Reindex(engine.settings, engine.store, lambda: engine.embedder).run()
+        assert client.post("/v1/reindex").status_code == 409
+    if engine.store.engine.dialect.name == "sqlite":
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+                str(engine.settings.data_dir / "reindex.lock"),
+            ],
+            stdout=subprocess.PIPE,
+        )
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        with pytest.raises(ReindexBusy):
+            Reindex(engine.settings, engine.store, lambda: engine.embedder).run()
+        holder.kill()
+        holder.wait()
+    assert client.post("/v1/reindex").status_code == 202
+    deadline = time.monotonic() + 30
+    while (
+        client.get("/v1/reindex/last").json()["status"] == "running" and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    assert client.get("/v1/reindex/last").json()["status"] == "done"
