@@ -45,7 +45,9 @@ OTHER = [
 
 def adversarial_feed() -> list[dict[str, object]]:
     """The angles first, the hub last: online assignment sees no link between the angles."""
-    rows = [{"id": f"storm-angle-{n}", "title": t, "text": b} for n, (t, b) in enumerate(ANGLES)]
+    rows: list[dict[str, object]] = [
+        {"id": f"storm-angle-{n}", "title": t, "text": b} for n, (t, b) in enumerate(ANGLES)
+    ]
     rows += [{"id": f"other-{n}", "title": t, "text": b} for n, (t, b) in enumerate(OTHER)]
     rows.append({"id": "storm-hub", "title": HUB[0], "text": HUB[1]})
     return rows

@@ -146,12 +146,13 @@ def test_clients_see_no_error_during_reindexes(client: TestClient) -> None:
             if response.status_code != 200:
                 errors.append(f"POST {response.status_code} {response.text}")
                 continue
-            given[row["id"]] = response.json()["articles"][0]  # type: ignore[index]
+            article_id = str(row["id"])
+            given[article_id] = response.json()["articles"][0]
             for path in (
                 "/v1/stories",
-                f"/v1/articles/{row['id']}",
-                f"/v1/duplicates/{given[row['id']]['duplicate_group']}",
-            ):  # type: ignore[index]
+                f"/v1/articles/{article_id}",
+                f"/v1/duplicates/{given[article_id]['duplicate_group']}",
+            ):
                 response = client.get(path)
                 if response.status_code != 200:
                     errors.append(f"GET {path} {response.status_code}")
