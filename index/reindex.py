@@ -462,11 +462,11 @@ class Reindex:
                 if g != old
             ]
             if moved:
+                table = ArticleRow.__table__
                 s.execute(
-                    update(ArticleRow)
-                    .where(ArticleRow.member == bindparam("m"))
-                    .values(group_id=bindparam("g"))
-                    .execution_options(synchronize_session=False),
+                    update(table)
+                    .where(table.c.member == bindparam("m"))
+                    .values(group_id=bindparam("g")),
                     moved,
                 )
             for old, survivor in groups.merged.items():

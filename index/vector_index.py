@@ -56,7 +56,7 @@ class IndexPlan:
         return "flat" if self.kind == "flat" else f"ivf nlist={self.nlist} nprobe={self.nprobe}"
 
 
-def plan_for(count: int, flat_max: int, nprobe_fraction: float = 1 / 16) -> IndexPlan:
+def plan_for(count: int, flat_max: int, nprobe_fraction: float = 1 / 32) -> IndexPlan:
     """Flat up to ``flat_max`` vectors; then IVF with 4*sqrt(n) lists (the FAISS guideline)
     and a probe count that keeps recall@10 near exact on clustered data."""
     if count <= flat_max:

@@ -19,7 +19,7 @@ from sqlalchemy import insert
 
 from service.fingerprint import minhash_bytes, minhash_of
 from service.migrate import upgrade
-from service.settings import PACKAGED_MODEL, Settings
+from service.settings import Settings
 from service.store import ArticleRow, GroupRow, StoryRow, connect, shingle_bytes
 
 DIM = 384
@@ -66,13 +66,15 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                     "first_published": when,
                     "last_published": when,
                     "vector": vector.astype(np.float32).tobytes(),
-                    "model": PACKAGED_MODEL,
+                    "vector_version": settings.vector_version,
                     "merged_into": None,
                 }
             )
+            text = rng.integers(0, 2**32, size=300, dtype=np.uint64)
             for copy in range(int(rng.integers(1, 4))):
                 member += 1
-                shingles = frozenset(rng.integers(0, 2**32, size=300, dtype=np.uint64).tolist())
+                kept = text[: 300 - int(rng.integers(0, 60))] if copy else text  # a trimmed copy
+                shingles = frozenset(kept.tolist())
                 rows.append(
                     {
                         "id": f"seed-{member}",
@@ -92,6 +94,9 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                         "lead": f"Seeded story {story}",
                         "clean_text": f"Seeded story {story}",
                         "flags": [],
+                        "raw": f"Seeded story {story}",
+                        "raw_kind": "text",
+                        "captions": [],
                     }
                 )
         if len(rows) >= batch:

@@ -217,3 +217,24 @@ def test_one_reindex_at_a_time_and_a_dead_holder_frees_the_lock(client: TestClie
     ):
         time.sleep(0.05)
     assert client.get("/v1/reindex/last").json()["status"] == "done"
+
+
+def test_a_copy_bridging_two_groups_merges_them_and_old_ids_answer(client: TestClient) -> None:
+    words = " ".join(str(r["text"]) for r in feed()[:1] + feed()[4:5]).split()
+    cut = len(words) * 6 // 10
+    head = {"id": "head", "title": "Head", "text": " ".join(words[:cut])}
+    tail = {"id": "tail", "title": "Tail", "text": " ".join(words[-cut:])}
+    full = {"id": "full", "title": "Full", "text": " ".join(words)}
+    first = {
+        a["id"]: a for a in client.post("/v1/articles", json=[head, tail, full]).json()["articles"]
+    }
+    assert first["head"]["duplicate_group"] != first["tail"]["duplicate_group"]
+    report = _reindex(client)
+    assert report["groups_merged"] == 1
+    after = {i: client.get(f"/v1/articles/{i}").json()["duplicate_group"] for i in first}
+    assert len(set(after.values())) == 1 and after["head"] == first["head"]["duplicate_group"]
+    merged = client.get(f"/v1/duplicates/{first['tail']['duplicate_group']}").json()
+    assert (
+        merged["id"] == after["head"] and merged["merged_from"] == first["tail"]["duplicate_group"]
+    )
+    assert merged["size"] == 3

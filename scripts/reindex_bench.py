@@ -1,0 +1,105 @@
+"""Reindex time and peak memory on synthetic stores with stored vectors (no re-embedding),
+the index type chosen for each size, and recall@10 of that index against exact search.
+
+    python scripts/reindex_bench.py --articles 100000 1000000
+
+Each size is seeded (scripts/service_seed.py) and reindexed in its own process, so the
+peak resident memory reported is that run's alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from service_seed import seed
+
+from index.vector_index import FaissIndex, build_index, plan_for
+from service.settings import Settings
+
+
+def recall_at_10(
+    vectors: np.ndarray, flat_max: int, queries: int = 1000, seed: int = 0
+) -> tuple[str, float]:
+    """Recall@10 of the planned index against exact search, on held vectors as queries."""
+    ids = np.arange(1, len(vectors) + 1, dtype=np.int64)
+    plan = plan_for(len(vectors), flat_max)
+    approximate = build_index(ids, vectors, plan, vectors.shape[1])
+    exact = FaissIndex(vectors.shape[1])
+    exact.add(ids, vectors)
+    rows = np.random.default_rng(seed).choice(
+        len(vectors), size=min(queries, len(vectors)), replace=False
+    )
+    _, want = exact.search(vectors[rows], 10)
+    _, got = approximate.search(vectors[rows], 10)
+    hits = sum(len(set(w.tolist()) & set(g.tolist())) for w, g in zip(want, got, strict=True))
+    return plan.describe(), hits / want.size
+
+
+def child(data: Path) -> None:
+    """Run one reindex and print its report with this process's peak memory."""
+    from index.reindex import Reindex
+    from service.embedder import load_embedder
+    from service.store import Store, connect
+
+    settings = Settings(data_dir=data, retention_days=3650)
+    store = Store(connect(settings.store_url))
+    started = time.perf_counter()
+    report = Reindex(settings, store, lambda: load_embedder(settings)).run()
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"report": report.to_json(), "seconds": seconds, "peak_mib": peak}))
+
+
+def measure(articles: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        started = time.perf_counter()
+        seed(Settings(data_dir=data), articles)
+        seeded = time.perf_counter() - started
+        run = subprocess.run(
+            [sys.executable, __file__, "--child", str(data)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(run.stdout.strip().splitlines()[-1])
+        report = result["report"]
+        settings = Settings(data_dir=data)
+        from service.store import Store, connect
+
+        store = Store(connect(settings.store_url))
+        ids = store.vector_ids(settings.vector_version)
+        vectors = store.vectors(ids.tolist())
+        _, recall = recall_at_10(vectors, settings.flat_max)
+    print(
+        f"{articles:>9} articles, {report['groups']:>8} groups: reindex {result['seconds']:7.1f} s, "
+        f"peak {result['peak_mib']:7.0f} MiB, index {report['index']}, "
+        f"recall@10 of the index vs exact {recall:.3f}, re-embedded {report['reembedded']}  "
+        f"(steps {report['steps']}; seeding took {seeded:.0f} s)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--articles", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    for articles in args.articles:
+        measure(articles)
+
+
+if __name__ == "__main__":
+    main()
