@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from datasketch import MinHashLSH
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 
 from index.recluster import IdMapping, average_link, duplicate_components, map_ids
 from index.snapshot import save_snapshot
@@ -195,6 +195,7 @@ class Reindex:
         self._progress = progress
         self.report = ReindexReport()
         self._clock = time.perf_counter()
+        self._fresh: set[int] = set()
 
     def _step(self, name: str) -> None:
         moment = time.perf_counter()
@@ -348,6 +349,7 @@ class Reindex:
             )
             if self._progress:
                 self._progress(min(start + 256, len(todo)), len(todo))
+        self._fresh = {label for label in todo if label in vectors}
         self.report.reembedded = sum(1 for label in stale if label in vectors)
         self.report.embedded_new = (
             sum(1 for label in todo if label in vectors) - self.report.reembedded
@@ -439,22 +441,49 @@ class Reindex:
                     update(GroupRow).where(GroupRow.story_id == old).values(story_id=survivor)
                 )
                 s.execute(update(StoryRow).where(StoryRow.id == old).values(merged_into=survivor))
+            table: Table = GroupRow.__table__  # type: ignore[assignment]
+            plain: list[dict[str, Any]] = []
+            with_vector: list[dict[str, Any]] = []
             for label, group in groups.ids.items():
-                story = stories.ids[story_of_label[label]]
                 span = spans.get(label)
                 values: dict[str, Any] = {
-                    "story_id": story,
-                    "first_published": span[0] if span else None,
-                    "last_published": span[1] if span else None,
-                    "merged_into": None,
+                    "b_id": group,
+                    "b_story": stories.ids[story_of_label[label]],
+                    "b_first": span[0] if span else None,
+                    "b_last": span[1] if span else None,
                 }
-                if label in vectors:
-                    values["vector"] = vector_bytes(vectors[label])
-                    values["vector_version"] = self.settings.vector_version
+                fresh = label in self._fresh
+                if fresh:
+                    values["b_vector"] = vector_bytes(vectors[label])
                 if group in groups.created:
-                    s.add(GroupRow(id=group, created_at=stamp, **values))
+                    s.add(
+                        GroupRow(
+                            id=group,
+                            story_id=values["b_story"],
+                            created_at=stamp,
+                            first_published=values["b_first"],
+                            last_published=values["b_last"],
+                            vector=values.get("b_vector"),
+                            vector_version=self.settings.vector_version if fresh else None,
+                        )
+                    )
                 else:
-                    s.execute(update(GroupRow).where(GroupRow.id == group).values(**values))
+                    (with_vector if fresh else plain).append(values)
+            common: dict[str, Any] = {
+                "story_id": bindparam("b_story"),
+                "first_published": bindparam("b_first"),
+                "last_published": bindparam("b_last"),
+                "merged_into": None,
+            }
+            by_id = update(table).where(table.c.id == bindparam("b_id"))
+            if plain:
+                s.execute(by_id.values(**common), plain)
+            if with_vector:
+                made_with = self.settings.vector_version
+                s.execute(
+                    by_id.values(**common, vector=bindparam("b_vector"), vector_version=made_with),
+                    with_vector,
+                )
             s.flush()
             moved = [
                 {"m": int(m), "g": int(g)}
@@ -462,10 +491,10 @@ class Reindex:
                 if g != old
             ]
             if moved:
-                table = ArticleRow.__table__
+                articles: Table = ArticleRow.__table__  # type: ignore[assignment]
                 s.execute(
-                    update(table)
-                    .where(table.c.member == bindparam("m"))
+                    update(articles)
+                    .where(articles.c.member == bindparam("m"))
                     .values(group_id=bindparam("g")),
                     moved,
                 )
