@@ -76,3 +76,21 @@ def test_missing_file_and_bad_settings_are_clear(
     _write_feed(tmp_path / "f.jsonl", [])
     assert main(["cluster", str(tmp_path / "f.jsonl")]) == 2
     assert "NEWSDEDUP_MODEL" in capsys.readouterr().err
+
+
+def test_reindex_command_runs_once_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSDEDUP_DATA_DIR", str(tmp_path / "data"))
+    assert main(["reindex"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["status"] == "done" and report["version"] == 1 and report["index"] == "flat"
+
+    from index.reindex import reindex_lock
+    from service.settings import Settings
+    from service.store import Store, connect
+
+    settings = Settings()
+    with reindex_lock(settings, Store(connect(settings.store_url))):
+        assert main(["reindex"]) == 3
+    assert "another reindex is running" in capsys.readouterr().err
