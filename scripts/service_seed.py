@@ -26,11 +26,13 @@ DIM = 384
 
 
 def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) -> None:
-    """Write ``articles`` rows: stories of ~4 groups, groups of ~2 members, 10% singletons."""
+    """Write at least ``articles`` rows: stories of 1-7 groups, groups of 1-3 members (the
+    copies trimmed versions of the first), stories drawn around topics."""
     rng = np.random.default_rng(seed)
     engine = connect(settings.store_url)
     upgrade(engine)
-    centres = rng.normal(size=(max(articles // 8, 1), DIM)).astype(np.float32)
+    # News vectors are topical: topics hold stories, stories hold groups (copies share one).
+    topics = rng.normal(size=(max(articles // 500, 1), DIM)).astype(np.float32)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     member = group = story = 0
     stories: list[dict[str, object]] = []
@@ -53,10 +55,11 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
         story += 1
         when = start + timedelta(minutes=int(rng.integers(0, 60 * 24 * 30)))
         stories.append({"id": story, "created_at": when, "merged_into": None})
-        centre = centres[story % len(centres)]
+        topic = topics[int(rng.integers(0, len(topics)))]
+        centre = topic + rng.normal(scale=0.7, size=DIM).astype(np.float32)
         for _ in range(int(rng.integers(1, 8))):
             group += 1
-            vector = centre + rng.normal(scale=0.6, size=DIM).astype(np.float32)
+            vector = centre + rng.normal(scale=0.5, size=DIM).astype(np.float32)
             vector /= np.linalg.norm(vector)
             groups.append(
                 {
