@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,7 @@ class _State:
     clusterer: Clusterer
     index: FaissIndex
     version: int
-    started: datetime
+    mark: tuple[int, int]
 
 
 @dataclass
@@ -111,6 +111,8 @@ class Engine:
         self.stats = Stats()
         self._lock = threading.Lock()
         self._since_snapshot = 0
+        self._written_members: list[int] = []  # since the last build began; see _install
+        self._written_groups: list[int] = []
         self._ids = IdSource(
             store.id_blocks("member"), store.id_blocks("group"), store.id_blocks("story")
         )
@@ -127,7 +129,7 @@ class Engine:
 
     def refresh(self) -> bool:
         """Pick up a new index version written by a reindex: build the new state while
-        requests go on, then replay what was ingested meanwhile and swap under the lock."""
+        requests go on, then replay what this process wrote meanwhile and swap, under the lock."""
         if self.store.index_version() == self._version:
             return False
         state = self._build()
@@ -138,11 +140,10 @@ class Engine:
 
     def _build(self) -> _State:
         started = time.perf_counter()
-        since = now() - timedelta(seconds=2)  # what is stored from here on is replayed
+        mark = (len(self._written_members), len(self._written_groups))  # before any read
         version = self.store.index_version()
         index = self._load_index(version)
         clusterer = Clusterer(self.settings, self.embedder, index, self._ids)
-        state = _State(clusterer, index, version, since)
         for group, story, first, last in self.store.group_spans():
             clusterer.stories.restore(group, story, _span(first, last))
         for row in self.store.iter_fingerprints():
@@ -156,22 +157,36 @@ class Engine:
                 "seconds": round(time.perf_counter() - started, 2),
             },
         )
-        return state
+        return _State(clusterer, index, version, mark)
 
     def _install(self, state: _State) -> None:
-        """Make ``state`` live, after adding what was stored since it was read."""
-        clusterer = state.clusterer
-        for group, story, first, last in self.store.group_spans(since=state.started):
-            clusterer.stories.restore(group, story, _span(first, last))
-        wanted = self.store.vector_ids(self.settings.vector_version)
-        fresh = wanted[~np.isin(wanted, state.index.ids())]
-        if len(fresh):
-            state.index.add(fresh, self.store.vectors(fresh.tolist()))
-        for row in self.store.iter_fingerprints(since=state.started):
-            if row.member not in clusterer.duplicates:
+        """Make ``state`` live, after replaying the members and groups this process wrote
+        or took down since the build began (read back from the store as they are now)."""
+        clusterer, index = state.clusterer, state.index
+        members = sorted(set(self._written_members[state.mark[0] :]))
+        found = {row.member: row for row in self.store.fingerprints_of(members)}
+        for member in members:
+            row = found.get(member)
+            if row is None:
+                clusterer.forget_member(member)
+            elif member not in clusterer.duplicates:
                 fp = restored(row.content_hash, shingles_of(row.shingles), row.minhash, row.words)
                 clusterer.restore_member(row.member, row.group_id, fp)
-        self._clusterer, self._index, self._version = clusterer, state.index, state.version
+        groups = sorted(set(self._written_groups[state.mark[1] :]))
+        spans = {g: (t, _span(a, b)) for g, t, a, b in self.store.group_spans(only=groups)}
+        vectors = self.store.group_vectors(groups)
+        for group in groups:
+            if group not in spans:
+                clusterer.stories.forget(group)
+                continue
+            story, span = spans[group]
+            clusterer.stories.restore(group, story, span)
+            blob, made_with = vectors.get(group, (None, None))
+            if blob is not None and made_with == self.settings.vector_version:
+                clusterer.stories.replace_vector(group, np.frombuffer(blob, dtype=np.float32))
+        self._written_members.clear()
+        self._written_groups.clear()
+        self._clusterer, self._index, self._version = clusterer, index, state.version
 
     def _load_index(self, version: int) -> FaissIndex:
         """The snapshot of this version when it is exactly the store's vectors up to its
@@ -241,6 +256,8 @@ class Engine:
             log.exception("ingest failed; reloading the engine from the store")
             self.load()
             raise
+        self._written_members.extend(a.member for a in assignments)
+        self._written_groups.extend(a.group for a in assignments)
         self.stats.articles += len(pages)
         self.stats.copies += sum(a.is_duplicate for a in assignments)
         self._since_snapshot += sum(not a.is_duplicate for a in assignments)
@@ -359,6 +376,8 @@ class Engine:
                 group.vector = vector_bytes(replaced)
                 group.vector_version = self.settings.vector_version
             group_id = row.group_id
+        self._written_members.append(row.member)
+        self._written_groups.append(group_id)
         self._clusterer.forget_member(row.member)
         if not rest:
             self._clusterer.stories.forget(group_id)

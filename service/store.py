@@ -144,6 +144,16 @@ def shingles_of(blob: bytes) -> frozenset[int]:
     return frozenset(np.frombuffer(blob, dtype=np.uint32).tolist())
 
 
+FINGERPRINT_COLUMNS = (
+    ArticleRow.member,
+    ArticleRow.group_id,
+    ArticleRow.content_hash,
+    ArticleRow.shingles,
+    ArticleRow.minhash,
+    ArticleRow.words,
+)
+
+
 class FingerprintRow(NamedTuple):
     member: int
     group_id: int
@@ -262,25 +272,22 @@ class Store:
             )
             return [(int(a), int(b)) for a, b in s.execute(query.limit(limit).offset(offset)).all()]
 
-    def iter_fingerprints(
-        self, since: datetime | None = None, batch: int = 5000
-    ) -> Iterator[FingerprintRow]:
-        """What copy detection needs of every article (ingested since ``since``), in arrival
-        order, a batch at a time."""
-        columns = (
-            ArticleRow.member,
-            ArticleRow.group_id,
-            ArticleRow.content_hash,
-            ArticleRow.shingles,
-            ArticleRow.minhash,
-            ArticleRow.words,
-        )
+    def fingerprints_of(self, members: Sequence[int]) -> list[FingerprintRow]:
+        """What copy detection needs of these articles (those still stored)."""
+        with self.session() as s:
+            query = select(*FINGERPRINT_COLUMNS).where(ArticleRow.member.in_(list(members)))
+            return [FingerprintRow(*row) for row in s.execute(query).all()]
+
+    def iter_fingerprints(self, batch: int = 5000) -> Iterator[FingerprintRow]:
+        """What copy detection needs of every article, in arrival order, a batch at a time."""
         last = 0
         while True:
             with self.session() as s:
-                query = select(*columns).where(ArticleRow.member > last).order_by(ArticleRow.member)
-                if since is not None:
-                    query = query.where(ArticleRow.ingested_at >= since)
+                query = (
+                    select(*FINGERPRINT_COLUMNS)
+                    .where(ArticleRow.member > last)
+                    .order_by(ArticleRow.member)
+                )
                 rows = [FingerprintRow(*row) for row in s.execute(query.limit(batch)).all()]
             if not rows:
                 return
@@ -288,10 +295,9 @@ class Store:
             last = rows[-1].member
 
     def group_spans(
-        self, since: datetime | None = None
+        self, only: Sequence[int] | None = None
     ) -> list[tuple[int, int, datetime | None, datetime | None]]:
-        """(group, story, first published, last published) of every live group (created
-        since ``since``)."""
+        """(group, story, first published, last published) of every live group (or of these)."""
         columns = (
             GroupRow.id,
             GroupRow.story_id,
@@ -299,8 +305,8 @@ class Store:
             GroupRow.last_published,
         )
         query = select(*columns).where(GroupRow.merged_into.is_(None))
-        if since is not None:
-            query = query.where(GroupRow.created_at >= since)
+        if only is not None:
+            query = query.where(GroupRow.id.in_(list(only)))
         with self.session() as s:
             return [(int(g), int(t), a, b) for g, t, a, b in s.execute(query).all()]
 
