@@ -9,24 +9,24 @@ The running service notices the new version and swaps it in (``Engine.refresh``)
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import itertools
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from datasketch import MinHashLSH
-from sqlalchemy import Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 
+from index.lock import reindex_lock
 from index.recluster import IdMapping, average_link, duplicate_components, map_ids
 from index.snapshot import save_snapshot
 from index.vector_index import FaissIndex, build_index, plan_for
+from index.window import Window, read_window
 from service.article import Article
 from service.embedder import Embedder
 from service.prepare import prepare, with_boilerplate
@@ -40,19 +40,12 @@ from service.store import (
     Store,
     StoryRow,
     now,
-    utc,
     vector_bytes,
 )
 from service.stories import days_apart, decayed
 from service.text import key_hash
 
 log = logging.getLogger(__name__)
-
-LOCK_KEY = 0x6E657773  # the advisory lock that keeps reindexes apart on PostgreSQL
-
-
-class ReindexBusy(RuntimeError):
-    """Another reindex holds the lock."""
 
 
 @dataclass
@@ -80,83 +73,6 @@ class ReindexReport:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@contextlib.contextmanager
-def reindex_lock(settings: Settings, store: Store) -> Iterator[None]:
-    """One reindex at a time. The lock dies with its holder: a file lock on the data dir
-    (SQLite), a session advisory lock (PostgreSQL), so a crashed run never leaves it stuck."""
-    if store.engine.dialect.name == "postgresql":
-        with store.engine.connect() as conn:
-            if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
-                raise ReindexBusy("another reindex is running")
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-        return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.data_dir / "reindex.lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise ReindexBusy("another reindex is running") from exc
-        yield
-
-
-@dataclass
-class Window:
-    """The articles inside the retention window, as arrays in arrival order."""
-
-    member: np.ndarray
-    group: np.ndarray
-    story: np.ndarray
-    hashes: list[str]
-    shingles: list[np.ndarray]
-    minhashes: np.ndarray
-    when: list[datetime | None]
-
-
-def read_window(store: Store, since: datetime, batch: int = 20_000) -> Window:
-    reference = func.coalesce(ArticleRow.published_at, ArticleRow.ingested_at)
-    columns = (
-        ArticleRow.member,
-        ArticleRow.group_id,
-        GroupRow.story_id,
-        ArticleRow.content_hash,
-        ArticleRow.shingles,
-        ArticleRow.minhash,
-        ArticleRow.published_at,
-    )
-    rows: list[Any] = []
-    last = 0
-    while True:
-        with store.session() as s:
-            query = (
-                select(*columns)
-                .join(GroupRow, GroupRow.id == ArticleRow.group_id)
-                .where(ArticleRow.member > last, reference >= since)
-                .order_by(ArticleRow.member)
-                .limit(batch)
-            )
-            chunk = s.execute(query).all()
-        if not chunk:
-            break
-        rows.extend(chunk)
-        last = chunk[-1][0]
-    return Window(
-        member=np.array([r[0] for r in rows], dtype=np.int64),
-        group=np.array([r[1] for r in rows], dtype=np.int64),
-        story=np.array([r[2] for r in rows], dtype=np.int64),
-        hashes=[r[3] for r in rows],
-        shingles=[np.frombuffer(r[4], dtype=np.uint32) for r in rows],
-        minhashes=(
-            np.stack([np.frombuffer(r[5], dtype=np.uint32) for r in rows])
-            if rows
-            else np.zeros((0, 0), dtype=np.uint32)
-        ),
-        when=[utc(r[6]) for r in rows],
-    )
 
 
 def _first_of_each(labels: np.ndarray) -> dict[int, int]:

@@ -117,7 +117,8 @@ def _serve(settings: Settings) -> int:
 
 
 def _reindex(settings: Settings) -> int:
-    from index.reindex import Reindex, ReindexBusy
+    from index.lock import ReindexBusy
+    from index.reindex import Reindex
     from service.logs import configure
     from service.migrate import upgrade
     from service.store import Store, connect

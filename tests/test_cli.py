@@ -86,7 +86,7 @@ def test_reindex_command_runs_once_and_reports(
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["status"] == "done" and report["version"] == 1 and report["index"] == "flat"
 
-    from index.reindex import reindex_lock
+    from index.lock import reindex_lock
     from service.settings import Settings
     from service.store import Store, connect
 

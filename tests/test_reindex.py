@@ -14,7 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from index.reindex import Reindex, ReindexBusy, reindex_lock
+from index.lock import ReindexBusy, reindex_lock
+from index.reindex import Reindex
 from samples.make_sample_feed import feed
 from service.api.app import create_app
 from service.article import parse_article

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from index.reindex import Reindex, ReindexBusy
+from index.lock import ReindexBusy
+from index.reindex import Reindex
 from service.api.articles import ERRORS
 from service.api.body import problem
 from service.api.deps import EngineDep, require_key

@@ -1,0 +1,41 @@
+"""One reindex at a time: a lock that dies with its holder, so a crashed run never leaves
+it stuck (a file lock on the data dir for SQLite, a session advisory lock on PostgreSQL)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+
+from sqlalchemy import text
+
+from service.settings import Settings
+from service.store import Store
+
+LOCK_KEY = 0x6E657773  # the advisory lock that keeps reindexes apart on PostgreSQL
+
+
+class ReindexBusy(RuntimeError):
+    """Another reindex holds the lock."""
+
+
+@contextlib.contextmanager
+def reindex_lock(settings: Settings, store: Store) -> Iterator[None]:
+    """One reindex at a time. The lock dies with its holder: a file lock on the data dir
+    (SQLite), a session advisory lock (PostgreSQL), so a crashed run never leaves it stuck."""
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect() as conn:
+            if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
+                raise ReindexBusy("another reindex is running")
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.data_dir / "reindex.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise ReindexBusy("another reindex is running") from exc
+        yield
