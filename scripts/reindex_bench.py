@@ -72,6 +72,7 @@ def measure(articles: int) -> None:
         )
         result = json.loads(run.stdout.strip().splitlines()[-1])
         report = result["report"]
+        print(f"{articles} articles: {json.dumps(result)}", flush=True)
         settings = Settings(data_dir=data)
         from service.store import Store, connect
 

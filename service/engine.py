@@ -111,7 +111,9 @@ class Engine:
         self.stats = Stats()
         self._lock = threading.Lock()
         self._since_snapshot = 0
-        self._written_members: list[int] = []  # since the last build began; see _install
+        self._journaling = False  # while a refresh builds, writes are noted for _install
+        self._generation = 0  # how many states have gone live
+        self._written_members: list[int] = []
         self._written_groups: list[int] = []
         self._ids = IdSource(
             store.id_blocks("member"), store.id_blocks("group"), store.id_blocks("story")
@@ -132,8 +134,17 @@ class Engine:
         requests go on, then replay what this process wrote meanwhile and swap, under the lock."""
         if self.store.index_version() == self._version:
             return False
-        state = self._build()
         with self._lock:
+            self._journaling, generation = True, self._generation
+        try:
+            state = self._build()
+        except BaseException:
+            with self._lock:
+                self._journaling = False
+            raise
+        with self._lock:
+            if generation != self._generation:  # a reload went live meanwhile: it is newer
+                return False
             self._install(state)
         log.info("switched to index version", extra={"version": state.version})
         return True
@@ -186,6 +197,8 @@ class Engine:
                 clusterer.stories.replace_vector(group, np.frombuffer(blob, dtype=np.float32))
         self._written_members.clear()
         self._written_groups.clear()
+        self._journaling = False
+        self._generation += 1
         self._clusterer, self._index, self._version = clusterer, index, state.version
 
     def _load_index(self, version: int) -> FaissIndex:
@@ -256,8 +269,9 @@ class Engine:
             log.exception("ingest failed; reloading the engine from the store")
             self.load()
             raise
-        self._written_members.extend(a.member for a in assignments)
-        self._written_groups.extend(a.group for a in assignments)
+        if self._journaling:
+            self._written_members.extend(a.member for a in assignments)
+            self._written_groups.extend(a.group for a in assignments)
         self.stats.articles += len(pages)
         self.stats.copies += sum(a.is_duplicate for a in assignments)
         self._since_snapshot += sum(not a.is_duplicate for a in assignments)
@@ -376,8 +390,9 @@ class Engine:
                 group.vector = vector_bytes(replaced)
                 group.vector_version = self.settings.vector_version
             group_id = row.group_id
-        self._written_members.append(row.member)
-        self._written_groups.append(group_id)
+        if self._journaling:
+            self._written_members.append(row.member)
+            self._written_groups.append(group_id)
         self._clusterer.forget_member(row.member)
         if not rest:
             self._clusterer.stories.forget(group_id)

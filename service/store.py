@@ -274,9 +274,13 @@ class Store:
 
     def fingerprints_of(self, members: Sequence[int]) -> list[FingerprintRow]:
         """What copy detection needs of these articles (those still stored)."""
+        rows: list[FingerprintRow] = []
         with self.session() as s:
-            query = select(*FINGERPRINT_COLUMNS).where(ArticleRow.member.in_(list(members)))
-            return [FingerprintRow(*row) for row in s.execute(query).all()]
+            for start in range(0, len(members), 5000):
+                chunk = list(members[start : start + 5000])
+                query = select(*FINGERPRINT_COLUMNS).where(ArticleRow.member.in_(chunk))
+                rows.extend(FingerprintRow(*row) for row in s.execute(query).all())
+        return rows
 
     def iter_fingerprints(self, batch: int = 5000) -> Iterator[FingerprintRow]:
         """What copy detection needs of every article, in arrival order, a batch at a time."""
@@ -328,10 +332,14 @@ class Store:
             return np.array(s.scalars(query.order_by(GroupRow.id)).all(), dtype=np.int64)
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
-        """The vectors of these groups, in the order given."""
+        """The vectors of these groups, in the order given (read in chunks: SQLite caps the
+        number of bound parameters)."""
+        rows: dict[int, bytes] = {}
         with self.session() as s:
-            query = select(GroupRow.id, GroupRow.vector).where(GroupRow.id.in_(ids))
-            rows = {i: v for i, v in s.execute(query).all() if v is not None}
+            for start in range(0, len(ids), 5000):
+                chunk = list(ids[start : start + 5000])
+                query = select(GroupRow.id, GroupRow.vector).where(GroupRow.id.in_(chunk))
+                rows.update({int(i): v for i, v in s.execute(query).all() if v is not None})
         return np.stack([np.frombuffer(rows[i], dtype=np.float32) for i in ids])
 
     def block_counts(self, hashes: set[int]) -> dict[int, int]:

@@ -241,6 +241,7 @@ def test_writes_between_build_and_switch_are_replayed(client: TestClient) -> Non
     rows = _undated(feed())
     client.post("/v1/articles", json=rows[:4])
     engine = _engine(client)
+    engine._journaling = True  # as refresh() does
     state = engine._build()  # a refresh has read the store ...
     late = client.post("/v1/articles", json=rows[4:7]).json()["articles"]  # ... then writes land
     assert client.delete("/v1/articles/bridge-own-1").status_code == 204
