@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     shingle_words: int = Field(5, ge=1, le=12)
     num_perm: int = Field(128, ge=16, le=1024)
     lsh_jaccard: float = Field(0.2, gt=0.0, lt=1.0, description="LSH candidate threshold.")
-    duplicate_containment: float = Field(0.6, gt=0.0, le=1.0)
+    duplicate_containment: float = Field(0.5, gt=0.0, le=1.0)
     min_shingles: int = Field(8, ge=1, description="Smaller texts join only as exact copies.")
 
     story_similarity: float = Field(0.6, gt=0.0, le=1.0)
