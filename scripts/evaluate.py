@@ -362,6 +362,7 @@ def main() -> None:
             f"{k}={getattr(settings, k)}"
             for k in (
                 "model",
+                "backend",
                 "lead_words",
                 "duplicate_containment",
                 "lsh_jaccard",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -57,6 +57,10 @@ class SentenceTransformerEmbedder:
         self.dim = int(self._model.get_embedding_dimension() or 0)
         self._batch_size = batch_size
 
+    @property
+    def model(self) -> Any:
+        return self._model
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -71,5 +75,9 @@ class SentenceTransformerEmbedder:
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """The configured model, ready to embed."""
+    """The configured model on the configured backend, ready to embed."""
+    if settings.backend == "onnx-int8":
+        from service.onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(settings.model, settings.embed_batch_size, settings.data_dir / "models")
     return SentenceTransformerEmbedder(settings.model, settings.embed_batch_size)

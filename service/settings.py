@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,11 @@ class Settings(BaseSettings):
     model: str = Field(
         PACKAGED_MODEL,
         description="The packaged model's name, or a local sentence-transformers model folder.",
+    )
+    backend: Literal["torch", "onnx-int8"] = Field(
+        "onnx-int8",
+        description="The int8 ONNX export of the model (made offline at first use, ~1.8x "
+        "faster on CPUs, cosine >= 0.98 to torch), or the torch model itself.",
     )
     embed_batch_size: int = Field(32, ge=1, le=1024)
     lead_words: int = Field(120, ge=8, le=2000, description="Words of clean text after the title.")
@@ -68,7 +74,7 @@ class Settings(BaseSettings):
     @property
     def vector_version(self) -> str:
         """What a stored vector was made with; any change makes the reindex re-embed it."""
-        return f"{self.model}|prep{PREPARATION_VERSION}|lead{self.lead_words}"
+        return f"{self.model}|{self.backend}|prep{PREPARATION_VERSION}|lead{self.lead_words}"
 
     @property
     def store_url(self) -> str:

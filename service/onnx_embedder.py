@@ -1,0 +1,126 @@
+"""embed with onnxruntime: the same model exported to ONNX once, its weights quantised to
+int8 per channel, run without torch at inference. About 1.8x the texts per second of the
+torch model on these CPUs, at cosine >= 0.98 to its vectors and the same story figures
+(FIGURES.md). Activations are quantised per batch, so a text's vector moves slightly
+(cosine >= 0.99) with the texts batched beside it. The export runs offline from the
+installed model in a few seconds and is cached under the data directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from service.embedder import ModelError, SentenceTransformerEmbedder, model_path
+
+log = logging.getLogger(__name__)
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _export(torch_model: Any, target: Path) -> None:
+    """Write ``target``: the transformer as ONNX, weights dynamically quantised to int8."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    transformer = torch_model[0].auto_model.eval()
+
+    class Hidden(torch.nn.Module):
+        """The transformer's last hidden state, from positional inputs (as ONNX feeds them)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, ids: Any, mask: Any, types: Any) -> Any:
+            out = self.transformer(input_ids=ids, attention_mask=mask, token_type_ids=types)
+            return out.last_hidden_state
+
+    sample = torch_model.tokenizer(
+        ["an example", "another example text"], padding=True, return_tensors="pt"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    plain = target.with_name(f"model-fp32-{os.getpid()}.onnx")
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes it fixes as constants
+        _trace(Hidden().eval(), sample, plain)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    quantize_dynamic(str(plain), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+    partial.replace(target)
+    plain.unlink(missing_ok=True)
+
+
+def _trace(module: Any, sample: Any, plain: Path) -> None:
+    import torch
+
+    torch.onnx.export(
+        module,
+        tuple(sample[name] for name in INPUTS),
+        str(plain),
+        input_names=list(INPUTS),
+        output_names=["hidden"],
+        dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "hidden")},
+        opset_version=17,
+        dynamo=False,
+    )
+
+
+class OnnxEmbedder:
+    """Mean-pooled, normalised sentence vectors from the int8 ONNX export of the model."""
+
+    def __init__(self, model: str, batch_size: int, cache: Path) -> None:
+        import onnxruntime
+
+        path = model_path(model)
+        reference = SentenceTransformerEmbedder(model, batch_size)
+        torch_model = reference.model
+        if getattr(torch_model[1], "pooling_mode", None) != "mean":
+            raise ModelError(
+                f"model '{model}' does not mean-pool; set NEWSDEDUP_BACKEND=torch for it"
+            )
+        digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+        target = cache / f"{digest}-int8" / "model.onnx"
+        if not target.exists():
+            log.info("exporting the model to ONNX int8", extra={"target": str(target)})
+            _export(torch_model, target)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(
+            str(target), options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = torch_model.tokenizer
+        self._max_tokens = int(torch_model.max_seq_length)
+        self._batch_size = batch_size
+        self.name = model
+        self.dim = reference.dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = [np.zeros((0, self.dim), dtype=np.float32)]
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths pad less
+        for start in range(0, len(texts), self._batch_size):
+            batch = [texts[i] for i in order[start : start + self._batch_size]]
+            encoded = self._tokenizer(
+                batch,
+                padding=True,
+                truncation=True,
+                max_length=self._max_tokens,
+                return_tensors="np",
+            )
+            feeds = {name: np.asarray(encoded[name], dtype=np.int64) for name in INPUTS}
+            hidden = self._session.run(None, feeds)[0]
+            mask = feeds["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            out.append(pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12))
+        vectors = np.concatenate(out).astype(np.float32)
+        result = np.empty_like(vectors)
+        result[order] = vectors
+        return np.ascontiguousarray(result)
