@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from service.api.schemas import GroupOut, MemberOut, StoriesOut, StoryOut, StorySummary
 from service.store import ArticleRow, GroupRow, Store, utc
@@ -48,20 +49,28 @@ def _groups(store: Store, rows: list[GroupRow], canonical: Canonical) -> list[Gr
     return out
 
 
-def _follow(store: Store, group_id: int) -> GroupRow:
-    """The group, or the one it was merged into."""
-    seen = set()
-    row = store.group(group_id)
+class _Mergeable(Protocol):
+    id: int
+    merged_into: int | None
+
+
+M = TypeVar("M", bound=_Mergeable)
+
+
+def _follow(get: Callable[[int], M | None], start: int, what: str) -> M:
+    """The row for ``start``, or the row it was merged into (following merges to the end)."""
+    seen: set[int] = set()
+    row = get(start)
     while row is not None and row.merged_into is not None and row.id not in seen:
         seen.add(row.id)
-        row = store.group(row.merged_into)
+        row = get(row.merged_into)
     if row is None:
-        raise Missing(f"no duplicate group {group_id}")
+        raise Missing(f"no {what} {start}")
     return row
 
 
 def duplicate_group(store: Store, group_id: int, canonical: Canonical) -> GroupOut:
-    row = _follow(store, group_id)
+    row = _follow(store.group, group_id, "duplicate group")
     groups = _groups(store, [row], canonical)
     if not groups:
         raise Missing(f"no duplicate group {group_id}")
@@ -72,13 +81,7 @@ def duplicate_group(store: Store, group_id: int, canonical: Canonical) -> GroupO
 
 
 def story(store: Store, story_id: int, canonical: Canonical) -> StoryOut:
-    row = store.story(story_id)
-    seen = set()
-    while row is not None and row.merged_into is not None and row.id not in seen:
-        seen.add(row.id)
-        row = store.story(row.merged_into)
-    if row is None:
-        raise Missing(f"no story {story_id}")
+    row = _follow(store.story, story_id, "story")
     groups = _groups(store, store.groups_of_story(row.id), canonical)
     if not groups:
         raise Missing(f"no story {story_id}")
