@@ -167,6 +167,11 @@ class IdMapping:
     split: set[int]
     created: set[int]
 
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """Clusters, old ids merged away, old ids split."""
+        return len(self.ids), len(self.merged), len(self.split)
+
 
 def map_ids(old: np.ndarray, new: np.ndarray, fresh_ids: Iterator[int]) -> IdMapping:
     """Give each new cluster (labels ``new``) an id from the old ids of its items (``old``)."""

@@ -186,11 +186,7 @@ class Reindex:
             else np.zeros(0, dtype=np.int64)
         )
         groups = map_ids(window.group, dup_labels, self.store.id_blocks("group"))
-        report.groups, report.groups_merged, report.groups_split = (
-            len(groups.ids),
-            len(groups.merged),
-            len(groups.split),
-        )
+        report.groups, report.groups_merged, report.groups_split = groups.sizes
         self._step("duplicates")
 
         group_ids = np.array([groups.ids[label] for label in dup_labels.tolist()], dtype=np.int64)
@@ -217,11 +213,7 @@ class Reindex:
             [story_of_label[label] for label in dup_labels.tolist()], dtype=np.int64
         )
         stories = map_ids(window.story, story_labels, self.store.id_blocks("story"))
-        report.stories, report.stories_merged, report.stories_split = (
-            len(stories.ids),
-            len(stories.merged),
-            len(stories.split),
-        )
+        report.stories, report.stories_merged, report.stories_split = stories.sizes
         self._step("stories")
 
         directory = self.settings.index_dir / f"v{version}"

@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-import faiss
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -43,9 +42,6 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        # The service searches one vector at a time: FAISS's thread team only adds overhead
-        # there, and its spinning threads fight the model's (20 ms -> 3 ms at 50k vectors).
-        faiss.omp_set_num_threads(1)
         engine = connect(settings.store_url)
         upgrade(engine)
         app.state.engine = Engine(settings, Store(engine), embedder or load_embedder(settings))
