@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,11 @@ def test_read_back_groups_and_stories(client: TestClient) -> None:
     assert (
         client.get("/v1/stories", params={"since": "2999-01-01T00:00:00Z"}).json()["stories"] == []
     )
+    now = datetime.now(UTC)
+    ahead = (now + timedelta(minutes=30)).astimezone(timezone(timedelta(hours=-5))).isoformat()
+    assert client.get("/v1/stories", params={"since": ahead}).json()["stories"] == []
+    behind = (now - timedelta(minutes=30)).astimezone(timezone(timedelta(hours=2))).isoformat()
+    assert len(client.get("/v1/stories", params={"since": behind}).json()["stories"]) == 5
     assert client.get("/v1/articles/chess-1").json()["story"] == answers["chess-1"]["story"]
     for path in ("/v1/articles/nope", "/v1/duplicates/999", "/v1/stories/999"):
         response = client.get(path)
