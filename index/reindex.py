@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from datasketch import MinHashLSH
 from sqlalchemy import Table, bindparam, delete, func, select, update
 
 from index.lock import reindex_lock
@@ -28,6 +27,7 @@ from index.snapshot import save_snapshot
 from index.vector_index import FaissIndex, build_index, plan_for
 from index.window import Window, read_window
 from service.article import Article
+from service.clustering import lsh_bands
 from service.embedder import Embedder
 from service.prepare import prepare, with_boilerplate
 from service.settings import Settings
@@ -171,14 +171,14 @@ class Reindex:
         report.articles = len(window.member)
         self._step("read")
 
-        lsh = MinHashLSH(threshold=settings.lsh_jaccard, num_perm=settings.num_perm)
+        bands, rows = lsh_bands(settings)
         dup_labels = (
             duplicate_components(
                 window.hashes,
                 window.shingles,
                 window.minhashes,
-                bands=lsh.b,
-                rows=lsh.r,
+                bands=bands,
+                rows=rows,
                 threshold=settings.duplicate_containment,
                 min_shingles=settings.min_shingles,
             )

@@ -31,7 +31,7 @@ def _progress(items: Iterable[Any], label: str, total: int) -> Iterable[Any]:
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=label, total=total, unit="article", leave=False)
+    return tqdm(items, desc=label, total=total, leave=False)
 
 
 @contextlib.contextmanager

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from datasketch import MinHashLSH
 
+from index.recluster import duplicate_components
 from index.vector_index import FaissIndex, VectorIndex
 from service.duplicates import DuplicateIndex
 from service.embedder import Embedder
-from service.fingerprint import Fingerprint, fingerprint
+from service.fingerprint import Fingerprint, containment, fingerprint
 from service.prepare import Page
 from service.settings import Settings
 from service.stories import StoryIndex
@@ -37,6 +39,29 @@ class Assignment:
 
 def page_fingerprint(page: Page, settings: Settings) -> Fingerprint:
     return fingerprint(page.clean_words, settings.shingle_words, settings.num_perm)
+
+
+def lsh_bands(settings: Settings) -> tuple[int, int]:
+    """The LSH bands and rows datasketch chooses for the configured candidate threshold."""
+    lsh = MinHashLSH(threshold=settings.lsh_jaccard, num_perm=settings.num_perm)
+    return int(lsh.b), int(lsh.r)
+
+
+def copy_components(fps: Sequence[Fingerprint], settings: Settings) -> np.ndarray:
+    """Duplicate-group labels for a whole corpus, independent of its order: the components
+    of confirmed copies (the reindex's algorithm)."""
+    if not fps:
+        return np.zeros(0, dtype=np.int64)
+    bands, rows = lsh_bands(settings)
+    return duplicate_components(
+        [fp.content_hash for fp in fps],
+        [np.array(sorted(fp.shingles), dtype=np.uint32) for fp in fps],
+        np.stack([np.asarray(fp.minhash.hashvalues, dtype=np.uint32) for fp in fps]),
+        bands=bands,
+        rows=rows,
+        threshold=settings.duplicate_containment,
+        min_shingles=settings.min_shingles,
+    )
 
 
 def duplicate_index(settings: Settings) -> DuplicateIndex:
@@ -97,11 +122,26 @@ class Clusterer:
         )
         self.ids = ids or IdSource(itertools.count(1), itertools.count(1), itertools.count(1))
         self.embedded = 0
+        self._components: dict[int, tuple[int, list[frozenset[int]]]] = {}
 
-    def assign(self, pages: Sequence[Page]) -> list[Assignment]:
-        """Assign a batch in order; later pages may join groups opened earlier in it."""
-        fps = [page_fingerprint(page, self.settings) for page in pages]
-        placed = group_copies(fps, self.duplicates, self.ids.member, self.ids.group)
+    def assign(
+        self,
+        pages: Sequence[Page],
+        fingerprints: Sequence[Fingerprint] | None = None,
+        labels: Sequence[int] | None = None,
+    ) -> list[Assignment]:
+        """Assign a batch in order; later pages may join groups opened earlier in it.
+        With ``labels`` (copy components of a whole corpus, see ``copy_components``) the
+        duplicate groups follow them instead of the greedy online match."""
+        fps = (
+            list(fingerprints)
+            if fingerprints is not None
+            else [page_fingerprint(p, self.settings) for p in pages]
+        )
+        if labels is None:
+            placed = group_copies(fps, self.duplicates, self.ids.member, self.ids.group)
+        else:
+            placed = self._place_labelled(fps, labels)
         fresh = [i for i, (_, _, sim) in enumerate(placed) if sim is None]
         leads = {i: pages[i].lead(self.settings.lead_words) for i in fresh}
         with_words = [i for i in fresh if leads[i].strip()]
@@ -130,6 +170,26 @@ class Clusterer:
                 )
             )
         return assignments
+
+    def _place_labelled(
+        self, fps: Sequence[Fingerprint], labels: Sequence[int]
+    ) -> list[tuple[int, int, float | None]]:
+        """(member, group, similarity) per text from precomputed copy components; a copy's
+        similarity is its best containment in the members of its group seen before it."""
+        placed: list[tuple[int, int, float | None]] = []
+        for fp, label in zip(fps, labels, strict=True):
+            member = next(self.ids.member)
+            seen = self._components.get(label)
+            if seen is None:
+                group, similarity = next(self.ids.group), None
+                self._components[label] = (group, [fp.shingles])
+            else:
+                group = seen[0]
+                similarity = max(containment(fp.shingles, other) for other in seen[1])
+                seen[1].append(fp.shingles)
+            self.duplicates.add(member, group, fp)
+            placed.append((member, group, similarity))
+        return placed
 
     def restore_member(self, member: int, group: int, fp: Fingerprint) -> None:
         """Put back a stored member (after a restart), without assigning anything."""

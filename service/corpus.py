@@ -18,6 +18,7 @@ from service.clustering import (
     Assignment,
     Clusterer,
     canonical_order,
+    copy_components,
     duplicate_index,
     group_copies,
     page_fingerprint,
@@ -103,15 +104,14 @@ def cluster_corpus(
     ]
     counts = block_group_counts(pages, settings)
     pages = [with_boilerplate(page, counts, settings) for page in pages]
+    fps = [page_fingerprint(page, settings) for page in pages]
+    labels = copy_components(fps, settings).tolist()
     clusterer = Clusterer(settings, embedder)
     assignments: list[Assignment] = []
-    batch: list[Page] = []
-    for page in progress(pages, "clustering", len(pages)):
-        batch.append(page)
-        if len(batch) == chunk:
-            assignments.extend(clusterer.assign(batch))
-            batch = []
-    assignments.extend(clusterer.assign(batch))
+    batches = range(0, len(pages), chunk)
+    for start in progress(batches, f"clustering ({chunk} a batch)", len(batches)):
+        end = start + chunk
+        assignments.extend(clusterer.assign(pages[start:end], fps[start:end], labels[start:end]))
     canonical: dict[int, tuple[tuple[float, int, int], str]] = {}
     for page, a in zip(pages, assignments, strict=True):
         key = canonical_order(page.article.published_at, len(page.clean_words), a.member)

@@ -68,3 +68,19 @@ def test_order_of_arrival_does_not_change_the_partition(model: Embedder) -> None
         run = cluster_corpus(shuffled, settings, model)
         partitions.append(_partition({r.id: r.assignment.group for r in run.results}))
     assert all(p == partitions[0] for p in partitions)
+
+
+def test_a_copy_bridging_two_fragments_joins_them_in_any_order(model: Embedder) -> None:
+    settings = Settings()
+    words = " ".join(str(row["text"]) for row in feed()[:1] + feed()[4:5]).split()
+    cut = len(words) * 6 // 10
+    rows = [
+        {"id": "head", "title": "Head", "text": " ".join(words[:cut])},
+        {"id": "tail", "title": "Tail", "text": " ".join(words[-cut:])},
+        {"id": "full", "title": "Full", "text": " ".join(words)},
+    ]
+    for order in (rows, rows[::-1], [rows[2], rows[0], rows[1]]):
+        run = cluster_corpus([parse_article(r, settings) for r in order], settings, model)
+        assert len({r.assignment.group for r in run.results}) == 1
+        assert run.embedded == 1
+        assert sum(r.assignment.is_duplicate for r in run.results) == 2
