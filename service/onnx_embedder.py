@@ -54,7 +54,11 @@ def _export(torch_model: Any, target: Path) -> None:
         warnings.simplefilter("ignore")  # the tracer's notes on shapes it fixes as constants
         _trace(Hidden().eval(), sample, plain)
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    quantize_dynamic(str(plain), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+    logging.disable(logging.WARNING)  # its advice to pre-process applies to vision models
+    try:
+        quantize_dynamic(str(plain), str(partial), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        logging.disable(logging.NOTSET)
     partial.replace(target)
     plain.unlink(missing_ok=True)
 
