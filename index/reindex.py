@@ -41,6 +41,7 @@ from service.store import (
     StoryRow,
     now,
     vector_bytes,
+    vector_of,
 )
 from service.stories import days_apart, decayed
 from service.text import key_hash
@@ -240,7 +241,7 @@ class Reindex:
         for label, group in ids.items():
             blob, made_with = stored.get(group, (None, None))
             if blob is not None and made_with == current:
-                vectors[label] = np.frombuffer(blob, dtype=np.float32)
+                vectors[label] = vector_of(blob)
             else:
                 todo.append(label)
         stale = {label for label in todo if stored.get(ids[label], (None, None))[0] is not None}

@@ -42,6 +42,7 @@ from service.store import (
     shingles_of,
     utc,
     vector_bytes,
+    vector_of,
 )
 from service.text import key_hash
 
@@ -194,7 +195,7 @@ class Engine:
             clusterer.stories.restore(group, story, span)
             blob, made_with = vectors.get(group, (None, None))
             if blob is not None and made_with == self.settings.vector_version:
-                clusterer.stories.replace_vector(group, np.frombuffer(blob, dtype=np.float32))
+                clusterer.stories.replace_vector(group, vector_of(blob))
         self._written_members.clear()
         self._written_groups.clear()
         self._journaling = False
@@ -404,19 +405,22 @@ class Engine:
     def answers(self, ids: Sequence[str]) -> list[ArticleOut]:
         """The stored answer for each id, in order (ids must be stored)."""
         rows = self.store.articles(ids)
-        canonical = self.canonical_ids({row.group_id for row in rows.values()})
+        groups = {row.group_id for row in rows.values()}
+        canonical = self.canonical_ids(groups)
+        story_of = {
+            group: story for group, story, _, _ in self.store.group_spans(only=list(groups))
+        }
         out = []
         for article_id in ids:
             row = rows.get(article_id)
             if row is None:
                 raise NotFound(f"no article '{article_id}'")
-            group = self.store.group(row.group_id)
             out.append(
                 ArticleOut(
                     id=row.id,
                     duplicate_group=row.group_id,
                     canonical_id=canonical[row.group_id],
-                    story=group.story_id if group else 0,
+                    story=story_of.get(row.group_id, 0),
                     is_duplicate=row.is_duplicate,
                     similarity=row.similarity,
                     flags=row.flags,

@@ -132,8 +132,8 @@ def vector_bytes(vector: np.ndarray | None) -> bytes | None:
     return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
 
 
-def vector_of(blob: bytes | None) -> np.ndarray | None:
-    return None if blob is None else np.frombuffer(blob, dtype=np.float32)
+def vector_of(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)
 
 
 def shingle_bytes(shingles: Iterable[int]) -> bytes:
@@ -236,10 +236,6 @@ class Store:
             rows = s.scalars(select(ArticleRow).where(ArticleRow.id.in_(list(ids)))).all()
             return {row.id: row for row in rows}
 
-    def article(self, article_id: str) -> ArticleRow | None:
-        with self.session() as s:
-            return s.get(ArticleRow, article_id)
-
     def group(self, group_id: int) -> GroupRow | None:
         with self.session() as s:
             return s.get(GroupRow, group_id)
@@ -340,7 +336,7 @@ class Store:
                 chunk = list(ids[start : start + 5000])
                 query = select(GroupRow.id, GroupRow.vector).where(GroupRow.id.in_(chunk))
                 rows.update({int(i): v for i, v in s.execute(query).all() if v is not None})
-        return np.stack([np.frombuffer(rows[i], dtype=np.float32) for i in ids])
+        return np.stack([vector_of(rows[i]) for i in ids])
 
     def block_counts(self, hashes: set[int]) -> dict[int, int]:
         """In how many distinct groups each of these blocks was seen."""
