@@ -1,8 +1,7 @@
-"""Batch re-clustering, independent of arrival order: the algorithms of the nightly reindex.
+"""Batch re-clustering, independent of arrival order: stories and stable ids.
 
-- Duplicate groups: connected components of "is a copy of" (same content hash, or an LSH
-  band collision confirmed by shingle containment). Components do not depend on order,
-  so a copy that bridges two groups which arrived apart now joins them.
+(Duplicate groups, the copy components, are in ``index.copy_graph``.)
+
 - Stories: average-link agglomeration over the neighbour graph of group vectors. The
   average cosine between two clusters of unit vectors is exact from their vector sums
   (mean of a.b over pairs = S_A.S_B / (|A||B|)), so no pairwise matrix is ever held;
@@ -23,96 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def _mixers(rows: int) -> np.ndarray:
-    """Odd 64-bit multipliers that fold a band's ``rows`` values into one bucket key."""
-    return np.random.default_rng(20261129).integers(
-        1, 2**63, size=rows, dtype=np.uint64
-    ) | np.uint64(1)
-
-
-class UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = np.arange(n, dtype=np.int64)
-
-    def find(self, i: int) -> int:
-        root = i
-        while self.parent[root] != root:
-            root = int(self.parent[root])
-        while self.parent[i] != root:
-            self.parent[i], i = root, int(self.parent[i])
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-    def labels(self) -> np.ndarray:
-        """Dense labels 0..k-1, numbered by each component's first item."""
-        roots = np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
-        _, first = np.unique(roots, return_index=True)
-        order = {int(roots[i]): n for n, i in enumerate(sorted(first))}
-        return np.array([order[int(r)] for r in roots], dtype=np.int64)
-
-
-def band_buckets(
-    minhashes: np.ndarray, bands: int, rows: int, max_bucket: int
-) -> Iterator[np.ndarray]:
-    """Items whose signatures agree on a whole band (the LSH candidates), bucket by bucket.
-    A bucket larger than ``max_bucket`` yields only its first ``max_bucket`` items."""
-    mixers = _mixers(rows)
-    for band in range(bands):
-        block = minhashes[:, band * rows : (band + 1) * rows].astype(np.uint64)
-        keys = (block * mixers[: block.shape[1]]).sum(axis=1, dtype=np.uint64)
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        edges = np.flatnonzero(np.diff(sorted_keys)) + 1
-        for bucket in np.split(order, edges):
-            if len(bucket) > 1:
-                yield np.sort(bucket)[:max_bucket]
-
-
-def containment(a: np.ndarray, b: np.ndarray) -> float:
-    """Shared shingles over the smaller sorted set."""
-    if len(a) == 0 or len(b) == 0:
-        return 0.0
-    shared = len(np.intersect1d(a, b, assume_unique=True))
-    return shared / min(len(a), len(b))
-
-
-def duplicate_components(
-    hashes: Sequence[str],
-    shingles: Sequence[np.ndarray],
-    minhashes: np.ndarray,
-    *,
-    bands: int,
-    rows: int,
-    threshold: float,
-    min_shingles: int,
-    max_bucket: int = 64,
-) -> np.ndarray:
-    """Duplicate-group label per text: components of exact and near copies."""
-    n = len(hashes)
-    uf = UnionFind(n)
-    first: dict[str, int] = {}
-    for i, digest in enumerate(hashes):
-        if len(shingles[i]):
-            uf.union(first.setdefault(digest, i), i)
-    checked: set[tuple[int, int]] = set()
-    for bucket in band_buckets(minhashes, bands, rows, max_bucket):
-        items = bucket.tolist()
-        for x in range(len(items)):
-            for y in range(x + 1, len(items)):
-                a, b = items[x], items[y]
-                if (a, b) in checked or uf.find(a) == uf.find(b):
-                    continue
-                checked.add((a, b))
-                if min(len(shingles[a]), len(shingles[b])) < min_shingles:
-                    continue
-                if containment(shingles[a], shingles[b]) >= threshold:
-                    uf.union(a, b)
-    return uf.labels()
+from index.copy_graph import UnionFind
 
 
 def average_link(

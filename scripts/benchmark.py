@@ -27,8 +27,8 @@ from report import engine_version, table
 from syndicate import SEED, SyntheticFeed, feed, real_sources
 from timing import Stopwatch, TimedEmbedder, instrumented
 
-from service.corpus import cluster_corpus
 from service.embedder import Embedder, load_embedder
+from service.pipeline import cluster_corpus
 from service.settings import Settings
 
 
@@ -47,9 +47,9 @@ def run_ours(made: SyntheticFeed, settings: Settings, model: Embedder) -> dict[s
     timed = TimedEmbedder(model, watch)
     with instrumented(watch):
         started = time.perf_counter()
-        run = cluster_corpus(made.articles, settings, timed)
+        run = cluster_corpus(made.articles, settings.pipeline, timed)
         seconds = time.perf_counter() - started
-    predicted = [r.assignment.group for r in run.results]
+    predicted = [a.duplicate_group for a in run.answers]
     split = {k: round(v, 2) for k, v in sorted(watch.seconds.items())}
     split["other"] = round(seconds - sum(watch.seconds.values()), 2)
     return {
@@ -58,7 +58,7 @@ def run_ours(made: SyntheticFeed, settings: Settings, model: Embedder) -> dict[s
         "split": split,
         "pairwise": pairwise(predicted, made.labels).as_dict(),
         "groups": len(set(predicted)),
-        "stories": len({r.assignment.story for r in run.results}),
+        "stories": len({a.story for a in run.answers}),
     }
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from itertools import combinations
 from typing import Any
 
 from metrics import ari, bcubed, pairwise
@@ -18,9 +17,8 @@ from standin import NullEmbedder
 from syndicate import SyntheticFeed
 from timing import Stopwatch, TimedEmbedder
 
-from service.corpus import cluster_corpus
 from service.embedder import Embedder
-from service.fingerprint import containment, shingle_hashes
+from service.pipeline import cluster_corpus
 from service.settings import Settings
 
 NAIVE_THRESHOLDS = thresholds(0.50, 0.99, 0.01)
@@ -83,11 +81,11 @@ def false_merges(made: SyntheticFeed, predicted: Sequence[object]) -> list[list[
 def run_ours(made: SyntheticFeed, settings: Settings, embedder: Embedder) -> dict[str, Any]:
     watch = Stopwatch()
     timed = TimedEmbedder(embedder, watch)
-    run = watch.timed("total", cluster_corpus)(made.articles, settings, timed)
-    predicted = [r.assignment.group for r in run.results]
+    run = watch.timed("total", cluster_corpus)(made.articles, settings.pipeline, timed)
+    predicted = [a.duplicate_group for a in run.answers]
     return {
         "predicted": predicted,
-        "results": run.results,
+        "run": run,
         "embedded": run.embedded,
         "seconds": watch.seconds["total"],
         "model_seconds": watch.seconds["model"],
@@ -118,8 +116,8 @@ def containment_sweep(made: SyntheticFeed, settings: Settings) -> dict[float, di
     out = {}
     for value in CONTAINMENT_SWEEP:
         tuned = settings.model_copy(update={"duplicate_containment": value})
-        run = cluster_corpus(made.articles, tuned, NullEmbedder())
-        predicted = [r.assignment.group for r in run.results]
+        run = cluster_corpus(made.articles, tuned.pipeline, NullEmbedder())
+        predicted = [a.duplicate_group for a in run.answers]
         out[value] = scores(predicted, made.labels) | {
             "copies_missed": len(missed_copies(made, predicted)),
             "false_merge_groups": len(false_merges(made, predicted)),
@@ -128,34 +126,27 @@ def containment_sweep(made: SyntheticFeed, settings: Settings) -> dict[float, di
 
 
 def miss_examples(
-    made: SyntheticFeed, ours: dict[str, Any], missed: Sequence[str], settings: Settings
+    made: SyntheticFeed, ours: dict[str, Any], missed: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """Why copies missed: their edits and the shingle containment against the original."""
-    pages = {r.id: r.page for r in ours["results"]}
+    """Why copies missed: their edits, and what their clean texts kept."""
+    run = ours["run"]
+    where = {a.id: i for i, a in enumerate(run.answers)}
     out = []
     for copy in missed:
         original = made.original_of[copy]
-        a, b = (
-            shingle_hashes(pages[x].clean_words, settings.shingle_words) for x in (copy, original)
-        )
         out.append(
             {
                 "copy": copy,
                 "original": original,
                 "edits": {k: round(v, 3) for k, v in made.edits[copy].items()},
-                "containment": round(containment(a, b), 3),
-                "clean_words": (len(pages[copy].clean_words), len(pages[original].clean_words)),
+                "clean_words": tuple(
+                    len(run.clean_text(where[x]).split()) for x in (copy, original)
+                ),
                 "arrived_first": copy < original,
-                "flags": sorted(Counter(f.kind for f in pages[copy].flags).items()),
+                "flags": sorted(Counter(f.kind for f in run.answers[where[copy]].flags).items()),
             }
         )
     return out
-
-
-def clean_pair_containment(ours: dict[str, Any], ids: Sequence[str], size: int) -> float:
-    pages = {r.id: r.page for r in ours["results"]}
-    sets = [shingle_hashes(pages[i].clean_words, size) for i in ids]
-    return max(containment(a, b) for a, b in combinations(sets, 2))
 
 
 def evaluate(
@@ -169,7 +160,7 @@ def evaluate(
         missed = missed_copies(made, side["predicted"])
         merged, present, which = hard_negatives_merged(made, side["predicted"], pairs)
         merges = false_merges(made, side["predicted"])
-        out[name] = {k: v for k, v in side.items() if k not in ("predicted", "results")} | {
+        out[name] = {k: v for k, v in side.items() if k not in ("predicted", "run")} | {
             "copies_missed": len(missed),
             "miss_rate_by_edit": edit_miss_rates(made, missed),
             "hard_negatives_merged": (merged, present),
@@ -178,15 +169,8 @@ def evaluate(
             "false_merge_examples": merges[:8],
         }
         if name == "ours":
-            why = miss_examples(made, ours, missed, settings)
+            why = miss_examples(made, ours, missed)
             out[name]["miss_examples"] = why[:12]
-            out[name]["missed_above_containment"] = sum(
-                e["containment"] >= settings.duplicate_containment for e in why
-            )
             out[name]["missed_arrived_first"] = sum(e["arrived_first"] for e in why)
             out[name]["containment_sweep"] = containment_sweep(made, settings)
-            out[name]["false_merge_containment"] = [
-                round(clean_pair_containment(ours, ids, settings.shingle_words), 3)
-                for ids in merges[:8]
-            ]
     return out

@@ -15,11 +15,12 @@ from typing import Any
 import trafilatura
 from metrics import mean_overlap, text_overlap
 from sources import ExtractionPage
+from standin import NullEmbedder
 from timing import Stopwatch
 
 from service.article import Article
-from service.corpus import block_group_counts
-from service.prepare import Page, prepare, with_boilerplate
+from service.pipeline import CorpusRun, cluster_corpus
+from service.prepare import prepare
 from service.settings import Settings
 
 
@@ -27,14 +28,14 @@ def _plain(text: str) -> str:
     return " ".join(text.split())
 
 
-def flag_damage(pages: Sequence[Page], golds: Sequence[str]) -> dict[str, Any]:
+def flag_damage(run: CorpusRun, golds: Sequence[str]) -> dict[str, Any]:
     """Flags whose text stands in the gold body (article text we removed), by kind."""
     in_gold: Counter[str] = Counter()
     total: Counter[str] = Counter()
     examples: list[str] = []
-    for page, gold in zip(pages, golds, strict=True):
+    for answer, gold in zip(run.answers, golds, strict=True):
         body = _plain(gold)
-        for flag in page.flags:
+        for flag in answer.flags:
             total[flag.kind] += 1
             if _plain(flag.text) in body:
                 in_gold[flag.kind] += 1
@@ -70,7 +71,8 @@ def keep_repeat_sweep(
     for words in KEEP_REPEAT_SWEEP:
         tuned = settings.model_copy(update={"keep_repeat_words": words})
         texts = [
-            prepare(Article(id=p.key, html=p.html, url=p.url), tuned).clean_text for p in pages
+            prepare(Article(id=p.key, html=p.html, url=p.url), tuned.pipeline.page).clean_text
+            for p in pages
         ]
         out[words] = scores([p.gold for p in pages], texts)
     return out
@@ -79,18 +81,15 @@ def keep_repeat_sweep(
 def evaluate(pages: Sequence[ExtractionPage], settings: Settings) -> dict[str, Any]:
     watch = Stopwatch()
     plain = [watch.timed("trafilatura", trafilatura.extract)(p.html) or "" for p in pages]
-    prepared = [
-        watch.timed("prepare", prepare)(Article(id=p.key, html=p.html, url=p.url), settings)
-        for p in pages
-    ]
-    counts = block_group_counts(prepared, settings)
-    corpus = [with_boilerplate(page, counts, settings) for page in prepared]
+    articles = [Article(id=p.key, html=p.html, url=p.url) for p in pages]
+    prepared = [watch.timed("prepare", prepare)(a, settings.pipeline.page) for a in articles]
+    corpus = watch.timed("corpus run", cluster_corpus)(articles, settings.pipeline, NullEmbedder())
     golds = [p.gold for p in pages]
     variants = {
         "trafilatura.extract (defaults)": plain,
         "prepare's trafilatura text, no flags": [page.text for page in prepared],
         "ours: clean text, page flags": [page.clean_text for page in prepared],
-        "ours: clean text, + corpus boilerplate": [page.clean_text for page in corpus],
+        "ours: clean text, + corpus furniture": [corpus.clean_text(i) for i in range(len(pages))],
     }
     return {
         "pages": len(pages),

@@ -15,7 +15,8 @@ from sources import AnnotatedPage
 from standin import NullEmbedder
 
 from service.article import Article
-from service.corpus import cluster_corpus
+from service.flags import Flag
+from service.pipeline import cluster_corpus
 from service.settings import Settings
 
 SWEEPS = {"boilerplate_min_groups": (2, 3, 5, 10), "keep_repeat_words": (1, 10, 20, 40)}
@@ -29,12 +30,14 @@ def judged(
         Article(id=p.key, text=page_text(ls), source=p.site or None)
         for p, ls in zip(pages, lines, strict=True)
     ]
-    run = cluster_corpus(articles, settings, NullEmbedder())
+    run = cluster_corpus(articles, settings.pipeline, NullEmbedder())
     out = []
-    for ls, result in zip(lines, run.results, strict=True):
-        page = result.page
-        removed = [(b.start, b.end) for b in page.blocks if b.index in page.dropped]
-        out.append(verdicts(ls, page.flags, removed))
+    for ls, page, kept, answer in zip(lines, run.pages, run.kept, run.answers, strict=True):
+        removed = [(b.start, b.end) for b in page.blocks if not kept[b.index]]
+        flags = [
+            Flag(f.kind, f.text, f.count, tuple((a, b) for a, b in f.spans)) for f in answer.flags
+        ]
+        out.append(verdicts(ls, flags, removed))
     return out
 
 

@@ -45,14 +45,14 @@ def recall_at_10(
 
 def child(data: Path) -> None:
     """Run one reindex and print its report with this process's peak memory."""
-    from index.reindex import Reindex
     from service.embedder import load_embedder
+    from service.reindex import Reindex
     from service.store import Store, connect
 
     settings = Settings(data_dir=data, retention_days=3650)
     store = Store(connect(settings.store_url))
     started = time.perf_counter()
-    report = Reindex(settings, store, lambda: load_embedder(settings)).run()
+    report = Reindex(settings.reindex, store, lambda: load_embedder(settings)).run()
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"report": report.to_json(), "seconds": seconds, "peak_mib": peak}))

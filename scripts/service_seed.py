@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert
 
-from service.fingerprint import minhash_bytes, minhash_of
 from service.migrate import upgrade
-from service.settings import Settings
-from service.store import ArticleRow, GroupRow, StoryRow, connect, shingle_bytes
+from service.settings import PREPARATION_VERSION, Settings
+from service.sketch import MinHasher, Sketch
+from service.store import ArticleRow, GroupRow, StoryRow, connect
 
 DIM = 384
 
@@ -29,6 +29,7 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
     """Write at least ``articles`` rows: stories of 1-7 groups, groups of 1-3 members (the
     copies trimmed versions of the first), stories drawn around topics."""
     rng = np.random.default_rng(seed)
+    minhasher = MinHasher(settings.num_perm)
     engine = connect(settings.store_url)
     upgrade(engine)
     # News vectors are topical: topics hold stories, stories hold groups (copies share one).
@@ -73,11 +74,13 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                     "merged_into": None,
                 }
             )
-            text = rng.integers(0, 2**32, size=300, dtype=np.uint64)
+            text = rng.integers(0, 2**32, size=300, dtype=np.uint64).astype(np.uint32)
             for copy in range(int(rng.integers(1, 4))):
                 member += 1
                 kept = text[: 300 - int(rng.integers(0, 60))] if copy else text  # a trimmed copy
-                shingles = frozenset(kept.tolist())
+                shingles = np.unique(kept)
+                sketch = Sketch.single(shingles, len(kept))
+                sketch.keys[0] = int(member if copy else group * 7919)
                 rows.append(
                     {
                         "id": f"seed-{member}",
@@ -92,8 +95,12 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                         "url": None,
                         "words": 300,
                         "content_hash": f"{member:032x}",
-                        "shingles": shingle_bytes(shingles),
-                        "minhash": minhash_bytes(minhash_of(shingles, settings.num_perm)),
+                        "shingles": shingles.tobytes(),
+                        "minhash": minhasher(shingles).tobytes(),
+                        "sketch": sketch.to_bytes(),
+                        "furniture": np.zeros(1, dtype=np.bool_).tobytes(),
+                        "prepared_with": PREPARATION_VERSION,
+                        "site": f"outlet-{member % 50}.example",
                         "lead": f"Seeded story {story}",
                         "clean_text": f"Seeded story {story}",
                         "flags": [],

@@ -16,8 +16,8 @@ from naive import naive_text, thresholds
 from sources import RatedPair
 
 from service.article import Article
-from service.corpus import cluster_corpus
 from service.embedder import Embedder
+from service.pipeline import cluster_corpus
 from service.prepare import prepare
 from service.settings import Settings
 from service.stories import decayed
@@ -85,13 +85,13 @@ def evaluate(
     articles: Sequence[Article], pairs: Sequence[RatedPair], settings: Settings, embedder: Embedder
 ) -> dict[str, Any]:
     ids = [a.id for a in articles]
-    leads = [prepare(a, settings).lead(settings.lead_words) for a in articles]
+    leads = [prepare(a, settings.pipeline.page).lead(settings.lead_words) for a in articles]
     ours = cosines(embedder.embed(leads), ids, pairs)
     naive = cosines(
         embedder.embed([naive_text(a, settings.lead_words) for a in articles]), ids, pairs
     )
-    run = cluster_corpus(articles, settings, embedder)
-    story = {r.id: r.assignment.story for r in run.results}
+    run = cluster_corpus(articles, settings.pipeline, embedder)
+    story = {a.id: a.story for a in run.answers}
     together = [story[p.id1] == story[p.id2] for p in pairs]
     scored = clear(pairs)
     engine = binary([together[i] for i, _ in scored], [same for _, same in scored])

@@ -8,7 +8,15 @@ paragraph, re-wrapped paragraphs and a few % of words edited. Every page, origin
 is dressed by a fictional outlet: furniture lines that recur on that outlet's pages, related
 headlines, photo captions with credit cues (sometimes pasted twice, sometimes also given in
 the ``captions`` field). SemEval pairs about the same story are distinct originals, so they
-are the hard negatives: they must stay in different duplicate groups.
+are the hard negatives: they must stay in different duplicate groups; they are published
+within a day and a half of each other and make the multi-group stories of the story truth.
+
+The web is harder than that (scripts/templates.py): about a third of the originals are short
+stories on a few outlets whose template outweighs them (navigation, a "most read" list
+quoting the headlines and first words of other articles of this feed, a trending list,
+newsletter and legal text); some copies are scraper reposts with "Source link" furniture,
+some arrive before their original; some pages carry no site (no source, no URL) or only a
+URL; some are undated.
 
 Originals must be distinct texts. Sources mostly contained in an earlier one are dropped.
 A feed larger than the ~340 real bodies allow (the 5,000-article benchmark) gets extra
@@ -44,7 +52,24 @@ from outlets import (
     new_headline,
     sentences,
 )
-from sources import Source, semeval_records, semeval_sources, zyte_pages, zyte_sources
+from sources import (
+    RatedPair,
+    Source,
+    semeval_pairs,
+    semeval_records,
+    semeval_sources,
+    zyte_pages,
+    zyte_sources,
+)
+from templates import (
+    Scraper,
+    TemplateOutlet,
+    make_scrapers,
+    make_template_outlets,
+    repost_page,
+    shorten,
+    template_page,
+)
 
 from service.article import Article
 
@@ -54,18 +79,32 @@ COPY_FRACTION = 0.4
 MAX_COPIES = 6
 MAX_SENTENCE_WORDS = 50
 MAX_SHARED = 0.2
+TEMPLATE_OUTLETS = 4
+TEMPLATE_SHARE = 1 / 3
+SCRAPERS = 2
+REPOST_SHARE = 0.15
+NO_SITE = 0.1
+URL_ONLY = 0.1
+UNDATED = 0.1
+SAME_STORY = 1.5
+RELATED = 2.5
 
 _WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
 class SyntheticFeed:
-    """Articles in arrival order, with the truth: the group (source key) of each article."""
+    """Articles in publication order, with the truth: the duplicate group (the original's
+    source key) and the story of each article, the story pairs left unscored, and the
+    publication time each article was given (kept when the page itself is sent undated)."""
 
     articles: list[Article]
     labels: list[str]
     edits: dict[str, dict[str, float]]
     original_of: dict[str, str]
+    stories: list[str]
+    unscored: set[frozenset[str]]
+    times: list[datetime]
 
 
 def _shingles(text: str, size: int = 5) -> set[int]:
@@ -231,55 +270,164 @@ def syndicate(
     return new_headline(source.title, source.paragraphs[0], outlet, rng), paragraphs, edits
 
 
-def build_feed(sources: Sequence[Source], copies: int, rng: random.Random) -> SyntheticFeed:
-    """Every source once as an original plus ``copies`` edited copies, in arrival order."""
+def _story_truth(
+    keys: Sequence[str], pairs: Sequence[RatedPair]
+) -> tuple[dict[str, str], set[frozenset[str]]]:
+    """Story label per original: SemEval pairs rated the same story (overall <= 1.5) share
+    one; pairs rated in between (1.5 < overall <= 2.5) are left unscored."""
+    present = set(keys)
+    parent = {k: k for k in keys}
+
+    def find(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    unscored: set[frozenset[str]] = set()
+    for p in pairs:
+        a, b = f"semeval:{p.id1}", f"semeval:{p.id2}"
+        if a not in present or b not in present:
+            continue
+        if p.overall <= SAME_STORY:
+            ra, rb = sorted((find(a), find(b)))
+            parent[rb] = ra
+        elif p.overall <= RELATED:
+            unscored.add(frozenset((a, b)))
+    story = {k: find(k) for k in keys}
+    return story, {frozenset(story[k] for k in pair) for pair in unscored}
+
+
+def _times(
+    sources: Sequence[Source], pairs: Sequence[RatedPair], rng: random.Random
+) -> list[datetime]:
+    """Publication times over ten days; a SemEval pair about one story lands within a
+    day and a half of each other, as coverage of one event does."""
+    when = {s.key: START + timedelta(days=rng.uniform(0, 10)) for s in sources}
+    for p in pairs:
+        a, b = f"semeval:{p.id1}", f"semeval:{p.id2}"
+        if a in when and b in when and p.overall <= RELATED:
+            when[b] = when[a] + timedelta(hours=rng.uniform(-36, 36))
+    return [when[s.key] for s in sources]
+
+
+def _site_and_date(article: Article, rng: random.Random) -> Article:
+    """Some pages come without a site (no source, no URL) or with a URL only, some undated."""
+    roll = rng.random()
+    if roll < NO_SITE:
+        article = replace(article, source=None, url=None)
+    elif roll < NO_SITE + URL_ONLY:
+        article = replace(article, source=None)
+    if rng.random() < UNDATED:
+        article = replace(article, published_at=None)
+    return article
+
+
+@dataclass
+class _Page:
+    when: datetime
+    key: str
+    k: int
+    outlet: object
+    title: str
+    lines: list[str]
+    edits: dict[str, float]
+
+
+def build_feed(
+    sources: Sequence[Source],
+    copies: int,
+    rng: random.Random,
+    pairs: Sequence[RatedPair] = (),
+) -> SyntheticFeed:
+    """Every source once as an original plus ``copies`` edited copies, in publication order.
+    About a third of the originals are short stories on template outlets; some copies are
+    scraper reposts."""
     outlets = make_outlets(rng)
+    heavy = make_template_outlets(rng, TEMPLATE_OUTLETS)
+    scrapers = make_scrapers(rng, SCRAPERS)
     titles = [s.title for s in sources if s.title]
-    pages: list[tuple[datetime, str, Article, dict[str, float], int]] = []
-    for n, (source, count) in enumerate(
-        zip(sources, copy_counts(len(sources), copies, rng), strict=True)
+    pages: list[_Page] = []
+    bodies: dict[str, tuple[str, list[str]]] = {}
+    for source, count, when in zip(
+        sources, copy_counts(len(sources), copies, rng), _times(sources, pairs, rng), strict=True
     ):
-        when = START + timedelta(days=rng.uniform(0, 10))
-        home = rng.choice(outlets)
-        for k in range(count + 1):
-            outlet = home if k == 0 else rng.choice([o for o in outlets if o is not home])
-            if k == 0:
-                title, lines, edits = source.title, list(source.paragraphs), dict[str, float]()
-                at = when
+        templated = rng.random() < TEMPLATE_SHARE
+        home: object = rng.choice(heavy) if templated else rng.choice(outlets)
+        body = shorten(source.paragraphs, rng, sentences) if templated else list(source.paragraphs)
+        bodies[source.key] = (source.title, body)
+        pages.append(_Page(when, source.key, 0, home, source.title, body, {}))
+        base = replace(source, paragraphs=tuple(body))
+        for k in range(1, count + 1):
+            if rng.random() < REPOST_SHARE:
+                title, lines, edits = base.title, list(body), {"repost": 1.0}
+                outlet: object = rng.choice(scrapers)
             else:
-                title, lines, edits = syndicate(source, outlet, rng)
-                late = rng.uniform(-6, 0) if rng.random() < 0.15 else rng.uniform(0.5, 48)
-                at = when + timedelta(hours=late)
-            lines, given, dressed = dress(lines, outlet, rng.sample(titles, 4), rng)
-            slug = "-".join(_WORD.findall(title.lower())[:6]) or "story"
-            article = Article(
-                id="",
-                text="\n\n".join(lines),
-                title=title,
-                url=f"https://{outlet.domain}/news/{slug}-{n}-{k}",
-                source=outlet.domain,
-                published_at=at,
-                captions=tuple(given),
+                outlet = rng.choice([o for o in outlets if o is not home])
+                title, lines, edits = syndicate(base, outlet, rng)  # type: ignore[arg-type]
+            late = rng.uniform(-6, 0) if rng.random() < 0.15 else rng.uniform(0.5, 48)
+            pages.append(
+                _Page(when + timedelta(hours=late), source.key, k, outlet, title, lines, edits)
             )
-            pages.append((at, source.key, article, {**edits, **dressed}, k))
-    pages.sort(key=lambda page: page[0])
+    pages.sort(key=lambda page: page.when)
+    keys = list(bodies)
+    lists: dict[tuple[str, int], list[str]] = {}
+    built: list[tuple[_Page, Article]] = []
+    for n, page in enumerate(pages):
+        outlet = page.outlet
+        given: list[str] = []
+        dressed: dict[str, float] = {}
+        if isinstance(outlet, TemplateOutlet):
+            day = (outlet.name, (page.when - START).days)
+            if day not in lists:
+                lists[day] = rng.sample(keys, outlet.list_size)
+            chosen = [k for k in lists[day] if k != page.key]
+            if rng.random() < 0.5:
+                chosen[rng.randrange(len(chosen))] = rng.choice(keys)
+            others = [k for k in rng.sample(keys, 6) if k != page.key][:5]
+            lines = template_page(
+                page.lines, outlet, [bodies[k] for k in chosen], [bodies[k][0] for k in others]
+            )
+            dressed["template"] = 1.0
+            domain = outlet.domain
+        elif isinstance(outlet, Scraper):
+            lines, domain = repost_page(page.lines, outlet, rng), outlet.domain
+        else:
+            assert isinstance(outlet, Outlet)
+            lines, given, dressed = dress(page.lines, outlet, rng.sample(titles, 4), rng)
+            domain = outlet.domain
+        slug = "-".join(_WORD.findall(page.title.lower())[:6]) or "story"
+        article = Article(
+            id="",
+            text="\n\n".join(lines),
+            title=page.title,
+            url=f"https://{domain}/news/{slug}-{n}-{page.k}",
+            source=domain,
+            published_at=page.when,
+            captions=tuple(given),
+        )
+        built.append((replace(page, edits={**page.edits, **dressed}), _site_and_date(article, rng)))
+    story_of, unscored = _story_truth(keys, pairs)
     articles: list[Article] = []
     labels: list[str] = []
     edits_of: dict[str, dict[str, float]] = {}
     original_of: dict[str, str] = {}
     first: dict[str, str] = {}
-    for i, (_, key, article, edits, k) in enumerate(pages):
+    for i, (page, article) in enumerate(built):
         ident = f"art{i:05d}"
         articles.append(replace(article, id=ident))
-        labels.append(key)
-        if k == 0:
-            first[key] = ident
+        labels.append(page.key)
+        if page.k == 0:
+            first[page.key] = ident
         else:
-            edits_of[ident] = edits
+            edits_of[ident] = page.edits
     for ident, key in zip((a.id for a in articles), labels, strict=True):
         if ident in edits_of:
             original_of[ident] = first[key]
-    return SyntheticFeed(articles, labels, edits_of, original_of)
+    times = [page.when for page, _ in built]
+    return SyntheticFeed(
+        articles, labels, edits_of, original_of, [story_of[k] for k in labels], unscored, times
+    )
 
 
 def real_sources(data_dir: Path) -> list[Source]:
@@ -289,7 +437,12 @@ def real_sources(data_dir: Path) -> list[Source]:
     )
 
 
-def feed(sources: Sequence[Source], articles: int | None, seed: int) -> SyntheticFeed:
+def feed(
+    sources: Sequence[Source],
+    articles: int | None,
+    seed: int,
+    pairs: Sequence[RatedPair] = (),
+) -> SyntheticFeed:
     """The seeded feed: all real sources (or enough recombined ones for ``articles``)."""
     rng = random.Random(seed)
     pool = list(sources)
@@ -301,7 +454,12 @@ def feed(sources: Sequence[Source], articles: int | None, seed: int) -> Syntheti
         copies = articles - len(pool)
     else:
         copies = round(len(pool) * COPY_FRACTION / (1 - COPY_FRACTION))
-    return build_feed(pool, copies, rng)
+    return build_feed(pool, copies, rng, pairs)
+
+
+def dev_feed(data_dir: Path, seed: int, articles: int | None = None) -> SyntheticFeed:
+    """The feed the evaluations use: every distinct real body, SemEval pairs kept close."""
+    return feed(real_sources(data_dir), articles, seed, semeval_pairs(data_dir))
 
 
 def main() -> None:
@@ -312,12 +470,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSONL")
     args = parser.parse_args()
-    made = feed(real_sources(args.data_dir), args.articles, args.seed)
+    made = dev_feed(args.data_dir, args.seed, args.articles)
     with args.out.open("w") as out:
-        for article, label in zip(made.articles, made.labels, strict=True):
+        for article, label, story in zip(made.articles, made.labels, made.stories, strict=True):
             row = {k: v for k, v in article.__dict__.items() if v not in (None, ())}
             row["published_at"] = article.published_at.isoformat() if article.published_at else None
-            out.write(json.dumps({**row, "truth_group": label}, ensure_ascii=False) + "\n")
+            truth = {"truth_group": label, "truth_story": story}
+            out.write(json.dumps({**row, **truth}, ensure_ascii=False) + "\n")
     print(f"{len(made.articles)} articles, {len(made.edits)} copies -> {args.out}", file=sys.stderr)
 
 

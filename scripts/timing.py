@@ -7,13 +7,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 from unittest import mock
 
 import numpy as np
 
-import service.clustering
-import service.corpus
+import service.pipeline
 from service.embedder import Embedder
 
 P = ParamSpec("P")
@@ -51,31 +50,17 @@ class TimedEmbedder:
         return self._embed(texts)
 
 
-def _timed_class(base: type[Any], part: str, methods: Sequence[str], watch: Stopwatch) -> Any:
-    return type(base.__name__, (base,), {m: watch.timed(part, getattr(base, m)) for m in methods})
-
-
 @contextmanager
 def instrumented(watch: Stopwatch) -> Iterator[None]:
-    """Time the corpus run's parts: prepare and in-page flags, boilerplate flags,
-    fingerprints (MinHash), the duplicate index (LSH + containment) and story assignment
-    (FAISS search, decay, add)."""
-    corpus, clustering = service.corpus, service.clustering
+    """Time the corpus run's parts: preparing pages (extraction, blocks, in-page flags,
+    sketches), learning furniture together with the copy components (fingerprints, LSH,
+    the copy rule, counts) and stories (FAISS and average-link). The model is timed by
+    ``TimedEmbedder``; the rest (the final copy components, answers) is "other"."""
+    pipeline = service.pipeline
     patches = [
-        (corpus, "prepare", watch.timed("prepare + page flags", corpus.prepare)),
-        (corpus, "with_boilerplate", watch.timed("boilerplate flags", corpus.with_boilerplate)),
-        (corpus, "page_fingerprint", watch.timed("fingerprints", corpus.page_fingerprint)),
-        (clustering, "page_fingerprint", watch.timed("fingerprints", clustering.page_fingerprint)),
-        (
-            clustering,
-            "DuplicateIndex",
-            _timed_class(clustering.DuplicateIndex, "LSH + containment", ["match", "add"], watch),
-        ),
-        (
-            clustering,
-            "StoryIndex",
-            _timed_class(clustering.StoryIndex, "stories (FAISS + decay)", ["assign"], watch),
-        ),
+        (pipeline, "item_of", watch.timed("prepare + page flags + sketch", pipeline.item_of)),
+        (pipeline, "learn", watch.timed("furniture + copies (converging)", pipeline.learn)),
+        (pipeline, "_stories", watch.timed("stories (FAISS + average-link)", pipeline._stories)),
     ]
     with ExitStack() as stack:
         for module, name, new in patches:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from service.settings import Settings
+from service.config import InputLimits
 
 _STRING_FIELDS = ("title", "url", "source", "language")
 MAX_ID_CHARS = 512
@@ -61,7 +61,7 @@ def _optional_str(obj: dict[str, Any], name: str, limit: int) -> str | None:
     return value
 
 
-def parse_article(obj: Any, settings: Settings) -> Article:
+def parse_article(obj: Any, limits: InputLimits) -> Article:
     """Validate one decoded JSON value as an article. Unknown fields are ignored."""
     if not isinstance(obj, dict):
         raise ArticleError("(article)", f"must be a JSON object, got {type(obj).__name__}")
@@ -72,13 +72,13 @@ def parse_article(obj: Any, settings: Settings) -> Article:
         raise ArticleError("id", "must be a non-empty string")
     if len(raw_id) > MAX_ID_CHARS:
         raise ArticleError("id", f"is {len(raw_id)} characters; the limit is {MAX_ID_CHARS}")
-    text = _optional_str(obj, "text", settings.max_text_chars)
-    html = _optional_str(obj, "html", settings.max_text_chars)
+    text = _optional_str(obj, "text", limits.max_text_chars)
+    html = _optional_str(obj, "html", limits.max_text_chars)
     if text is None and html is None:
         raise ArticleError("text", "one of 'text' or 'html' is required")
     if text is not None and html is not None:
         raise ArticleError("html", "give 'text' or 'html', not both")
-    strings = {name: _optional_str(obj, name, settings.max_title_chars) for name in _STRING_FIELDS}
+    strings = {name: _optional_str(obj, name, limits.max_title_chars) for name in _STRING_FIELDS}
     published = obj.get("published_at")
     if published is not None and not isinstance(published, str):
         raise ArticleError("published_at", "must be an ISO 8601 string")
@@ -87,9 +87,9 @@ def parse_article(obj: Any, settings: Settings) -> Article:
         captions = []
     if not isinstance(captions, list) or not all(isinstance(c, str) for c in captions):
         raise ArticleError("captions", "must be a list of strings")
-    if len(captions) > settings.max_captions:
+    if len(captions) > limits.max_captions:
         raise ArticleError(
-            "captions", f"has {len(captions)} items; the limit is {settings.max_captions}"
+            "captions", f"has {len(captions)} items; the limit is {limits.max_captions}"
         )
     return Article(
         id=raw_id,

@@ -6,17 +6,17 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from pydantic import ValidationError
 
 from service.article import Article, ArticleError, parse_article
-from service.corpus import cluster_corpus
 from service.embedder import ModelError, load_embedder
 from service.feed import FeedError, read_feed, write_jsonl
 from service.flags import Flag
+from service.pipeline import cluster_corpus
 from service.prepare import prepare
 from service.settings import Settings
 from service.summary import summarise
@@ -70,11 +70,11 @@ def _cluster_page(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_BAD_INPUT
     field = "html" if args.html else "text"
     try:
-        article: Article = parse_article({"id": args.input, field: text}, settings)
+        article: Article = parse_article({"id": args.input, field: text}, settings.limits)
     except ArticleError as exc:
         print(f"error: {args.input}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    page = prepare(article, settings)
+    page = prepare(article, settings.pipeline.page)
     print(f"flags: {len(page.flags)}")
     for flag in page.flags:
         print("  " + _format_flag(flag))
@@ -86,16 +86,16 @@ def _cluster_page(args: argparse.Namespace, settings: Settings) -> int:
 def _cluster_feed(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with _open_in(args.input) as stream:
-            feed = read_feed(stream, settings, strict=args.strict)
+            feed = read_feed(stream, settings.limits, strict=args.strict)
     except FeedError as exc:
         print(f"error: {args.input}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     embedder = load_embedder(settings)
-    run = cluster_corpus(feed.articles, settings, embedder, progress=_progress)
+    run = cluster_corpus(feed.articles, settings.pipeline, embedder, progress=_progress)
     with _open_out(args.output) as out:
-        write_jsonl((r.to_json() for r in run.results), out)
+        write_jsonl((answer.to_json() for answer in run.answers), out)
     report = sys.stderr if args.output in (None, "-") else sys.stdout
-    print(summarise(run.results, feed, run.embedded), file=report)
+    print(summarise(run, feed), file=report)
     return 0
 
 
@@ -117,17 +117,16 @@ def _serve(settings: Settings) -> int:
 
 
 def _reindex(settings: Settings) -> int:
-    from index.lock import ReindexBusy
-    from index.reindex import Reindex
     from service.logs import configure
     from service.migrate import upgrade
+    from service.reindex import Reindex
     from service.store import Store, connect
+    from service.store.lock import ReindexBusy
 
     configure()
     engine = connect(settings.store_url)
     upgrade(engine)
-    bar = _progress_bar("re-embedding") if sys.stderr.isatty() else None
-    job = Reindex(settings, Store(engine), lambda: load_embedder(settings), progress=bar)
+    job = Reindex(settings.reindex, Store(engine), lambda: load_embedder(settings))
     try:
         report = job.run()
     except ReindexBusy as exc:
@@ -137,20 +136,6 @@ def _reindex(settings: Settings) -> int:
         engine.dispose()
     print(json.dumps(report.to_json()))
     return 0
-
-
-def _progress_bar(label: str) -> Callable[[int, int], None]:
-    """A terminal progress bar fed with (done, total)."""
-    from tqdm import tqdm
-
-    bar = tqdm(desc=label, unit="text", leave=False)
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    return update
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -5,24 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from service.embedding import Embedder
 from service.settings import PACKAGED_MODEL, Settings
+
+__all__ = ["Embedder", "ModelError", "load_embedder", "model_path"]
 
 
 class ModelError(RuntimeError):
     """The configured model cannot be loaded from this machine."""
-
-
-class Embedder(Protocol):
-    """Turns texts into unit vectors; ``name`` is recorded with every vector."""
-
-    name: str
-    dim: int
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def model_path(model: str) -> Path:

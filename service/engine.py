@@ -1,9 +1,10 @@
-"""The live engine: the online clusterer kept in step with the store.
+"""The live engine: the pipeline's streaming form kept in step with the store.
 
-Writes are serialised by one lock, so two clients can never open two groups for one
-story; a batch is acknowledged only after its transaction commits. The in-memory state
-(copy detection, stories, the vector index) is a cache of the store: it is rebuilt from the
-store at start, and again if a write fails half-way.
+Writes are serialised by one lock, so two clients can never open two groups for one text;
+a batch is acknowledged only after its transaction commits. Articles are prepared (the
+slow, pure part) before the lock is taken. The in-memory state (copy detection, the
+headlines stored so far, stories, the vector index) is a cache of the store: it is built
+from the store at start, and again if a write fails half-way.
 """
 
 from __future__ import annotations
@@ -11,40 +12,38 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from index.snapshot import load_snapshot, save_snapshot
 from index.vector_index import FaissIndex, build_index, plan_for
+from service.answer import ArticleAnswer, FlagOut
 from service.article import Article
-from service.clustering import Assignment, Clusterer, IdSource, canonical_order
-from service.corpus import cluster_corpus
-from service.embedder import Embedder
-from service.fingerprint import minhash_bytes, restored
-from service.prepare import Page, prepare, with_boilerplate
-from service.settings import Settings
-from service.store import (
-    ArticleRow,
-    BlockGroupRow,
-    GroupRow,
-    Store,
-    StoryRow,
-    now,
-    shingle_bytes,
-    shingles_of,
-    utc,
-    vector_bytes,
-    vector_of,
+from service.copies import CopyView, headline_of
+from service.embedding import Embedder
+from service.furniture import site_key, site_of
+from service.pipeline import (
+    Assignment,
+    CorpusRun,
+    IdSource,
+    Item,
+    Stream,
+    canonical_key,
+    clean_text,
+    cluster_corpus,
+    flags_of,
+    item_of,
+    lead_key,
 )
-from service.text import key_hash
+from service.settings import PREPARATION_VERSION, Settings
+from service.sketch import Fingerprint, Sketch
+from service.store import ArticleRow, MemberRow, Store, array_bytes, array_of, utc, vector_bytes
+from service.store.ingest import IngestBatch, NewGroup, StoreCounts, take_down, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -54,26 +53,10 @@ class NotFound(LookupError):
 
 
 @dataclass(frozen=True)
-class ArticleOut:
-    """The output contract for one article."""
-
-    id: str
-    duplicate_group: int
-    canonical_id: str
-    story: int
-    is_duplicate: bool
-    similarity: float | None
-    flags: list[dict[str, Any]]
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
 class _State:
     """In-memory state built from the store, before it goes live."""
 
-    clusterer: Clusterer
+    stream: Stream
     index: FaissIndex
     version: int
     mark: tuple[int, int]
@@ -94,12 +77,28 @@ def _span(first: datetime | None, last: datetime | None) -> tuple[datetime, date
     return (a, b) if a is not None and b is not None else None
 
 
-def _insert_ignore(session: Session, rows: list[dict[str, int]]) -> None:
-    """Add (block, group) pairs that are not there yet, in either dialect."""
-    if not rows:
-        return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(BlockGroupRow).values(rows).on_conflict_do_nothing())
+def furniture_of(blob: bytes | None, blocks: int) -> np.ndarray:
+    """A stored furniture mask (none stored, or for another preparation: no furniture)."""
+    mask = array_of(blob, np.bool_)
+    return mask if len(mask) == blocks else np.zeros(blocks, dtype=bool)
+
+
+def stored_view(row: MemberRow, shingle_words: int) -> tuple[Fingerprint, CopyView]:
+    """A stored article as copy detection sees it (an article stored before sketches were
+    kept is one block of its stored shingles)."""
+    shingles = array_of(row.shingles, np.uint32)
+    fp = Fingerprint(row.content_hash, shingles, array_of(row.minhash, np.uint32), row.words)
+    sketch = Sketch.from_bytes(row.sketch) if row.sketch else Sketch.single(shingles, row.words)
+    kept = sketch.kept(furniture_of(row.furniture, len(sketch)))
+    view = CopyView(
+        sketch,
+        kept,
+        shingles,
+        site_key(row.site),
+        np.zeros(len(sketch), dtype=bool),
+        headline_of(row.title, sketch, shingle_words),
+    )
+    return fp, view
 
 
 class Engine:
@@ -107,9 +106,11 @@ class Engine:
 
     def __init__(self, settings: Settings, store: Store, embedder: Embedder) -> None:
         self.settings = settings
+        self.config = settings.pipeline
         self.store = store
         self.embedder = embedder
         self.stats = Stats()
+        self._counts = StoreCounts(store)
         self._lock = threading.Lock()
         self._since_snapshot = 0
         self._journaling = False  # while a refresh builds, writes are noted for _install
@@ -155,12 +156,12 @@ class Engine:
         mark = (len(self._written_members), len(self._written_groups))  # before any read
         version = self.store.index_version()
         index = self._load_index(version)
-        clusterer = Clusterer(self.settings, self.embedder, index, self._ids)
+        stream = Stream(self.config, self.embedder, self.settings.vector_version, index, self._ids)
         for group, story, first, last in self.store.group_spans():
-            clusterer.stories.restore(group, story, _span(first, last))
-        for row in self.store.iter_fingerprints():
-            fp = restored(row.content_hash, shingles_of(row.shingles), row.minhash, row.words)
-            clusterer.restore_member(row.member, row.group_id, fp)
+            stream.stories.restore(group, story, _span(first, last))
+        words = self.config.copies.shingle_words
+        for row in self.store.iter_members():
+            stream.restore(row.member, row.group_id, *stored_view(row, words))
         log.info(
             "engine loaded",
             extra={
@@ -169,38 +170,38 @@ class Engine:
                 "seconds": round(time.perf_counter() - started, 2),
             },
         )
-        return _State(clusterer, index, version, mark)
+        return _State(stream, index, version, mark)
 
     def _install(self, state: _State) -> None:
         """Make ``state`` live, after replaying the members and groups this process wrote
         or took down since the build began (read back from the store as they are now)."""
-        clusterer, index = state.clusterer, state.index
+        stream, index = state.stream, state.index
         members = sorted(set(self._written_members[state.mark[0] :]))
-        found = {row.member: row for row in self.store.fingerprints_of(members)}
+        found = {row.member: row for row in self.store.members_of(members)}
+        words = self.config.copies.shingle_words
         for member in members:
             row = found.get(member)
             if row is None:
-                clusterer.forget_member(member)
-            elif member not in clusterer.duplicates:
-                fp = restored(row.content_hash, shingles_of(row.shingles), row.minhash, row.words)
-                clusterer.restore_member(row.member, row.group_id, fp)
+                stream.forget_member(member)
+            elif member not in stream.copies:
+                stream.restore(row.member, row.group_id, *stored_view(row, words))
         groups = sorted(set(self._written_groups[state.mark[1] :]))
         spans = {g: (t, _span(a, b)) for g, t, a, b in self.store.group_spans(only=groups)}
         vectors = self.store.group_vectors(groups)
         for group in groups:
             if group not in spans:
-                clusterer.stories.forget(group)
+                stream.stories.forget(group)
                 continue
             story, span = spans[group]
-            clusterer.stories.restore(group, story, span)
+            stream.stories.restore(group, story, span)
             blob, made_with = vectors.get(group, (None, None))
             if blob is not None and made_with == self.settings.vector_version:
-                clusterer.stories.replace_vector(group, vector_of(blob))
+                stream.stories.replace_vector(group, np.frombuffer(blob, dtype=np.float32))
         self._written_members.clear()
         self._written_groups.clear()
         self._journaling = False
         self._generation += 1
-        self._clusterer, self._index, self._version = clusterer, index, state.version
+        self._stream, self._index, self._version = stream, index, state.version
 
     def _load_index(self, version: int) -> FaissIndex:
         """The snapshot of this version when it is exactly the store's vectors up to its
@@ -241,31 +242,27 @@ class Engine:
 
     # -- writes ----------------------------------------------------------------------
 
-    def ingest(self, articles: Sequence[Article]) -> list[ArticleOut]:
-        """Assign and store a batch; an id already stored answers as before and stores nothing."""
+    def ingest(self, articles: Sequence[Article]) -> list[ArticleAnswer]:
+        """Assign and store a batch; an id already stored answers as before and stores
+        nothing. Every article is prepared before the write lock is taken."""
         unique: dict[str, Article] = {}
         for article in articles:
             unique.setdefault(article.id, article)
-        pages = {article_id: prepare(a, self.settings) for article_id, a in unique.items()}
+        items = {article_id: item_of(a, self.config) for article_id, a in unique.items()}
         with self._lock:
-            stored = self.store.articles(list(pages))
-            fresh = [page for article_id, page in pages.items() if article_id not in stored]
+            stored = self.store.articles(list(items))
+            fresh = [item for article_id, item in items.items() if article_id not in stored]
             if fresh:
-                self._assign_and_store(fresh)
+                self._assign_and_store(fresh, [unique[it.id] for it in fresh])
         return self.answers([a.id for a in articles])
 
-    def _assign_and_store(self, pages: list[Page]) -> None:
-        keys = {block.key: key_hash(block.key) for page in pages for block in page.blocks}
-        counts = self.store.block_counts(set(keys.values()))
-        seen: Mapping[str, int] = {key: counts.get(h, 0) for key, h in keys.items()}
-        pages = [with_boilerplate(page, seen, self.settings) for page in pages]
-        started, embedded = time.perf_counter(), self._clusterer.embedded
+    def _assign_and_store(self, items: list[Item], articles: list[Article]) -> None:
+        started, embedded = time.perf_counter(), self._stream.embedded
         try:
-            assignments = self._clusterer.assign(pages)
+            assignments = self._stream.assign(items, self._counts)
             self.stats.model_seconds += time.perf_counter() - started
-            self.stats.embedded += self._clusterer.embedded - embedded
-            with self.store.session() as session:
-                self._write(session, pages, assignments, keys)
+            self.stats.embedded += self._stream.embedded - embedded
+            write_batch(self.store, self._batch(items, articles, assignments))
         except BaseException:
             log.exception("ingest failed; reloading the engine from the store")
             self.load()
@@ -273,7 +270,7 @@ class Engine:
         if self._journaling:
             self._written_members.extend(a.member for a in assignments)
             self._written_groups.extend(a.group for a in assignments)
-        self.stats.articles += len(pages)
+        self.stats.articles += len(items)
         self.stats.copies += sum(a.is_duplicate for a in assignments)
         self._since_snapshot += sum(not a.is_duplicate for a in assignments)
         if self._since_snapshot >= self.settings.snapshot_every:
@@ -282,127 +279,104 @@ class Engine:
             )
             self._since_snapshot = 0
 
-    def _write(
-        self,
-        session: Session,
-        pages: list[Page],
-        assignments: list[Assignment],
-        keys: Mapping[str, int],
-    ) -> None:
-        stamp = now()
-        for story in sorted(
-            {a.story for a in assignments if not a.is_duplicate and a.similarity is None}
-        ):
-            session.add(StoryRow(id=story, created_at=stamp))
-        session.flush()
-        groups: dict[int, GroupRow] = {}
-        for page, a in zip(pages, assignments, strict=True):
-            when = page.article.published_at
+    def _batch(
+        self, items: list[Item], articles: list[Article], assignments: list[Assignment]
+    ) -> IngestBatch:
+        batch = IngestBatch()
+        version = self.settings.vector_version
+        for item, article, a in zip(items, articles, assignments, strict=True):
             if not a.is_duplicate:
-                groups[a.group] = GroupRow(
-                    id=a.group,
-                    story_id=a.story,
-                    created_at=stamp,
-                    first_published=when,
-                    last_published=when,
-                    vector=vector_bytes(a.vector),
-                    vector_version=self.settings.vector_version if a.vector is not None else None,
+                if a.similarity is None:
+                    batch.stories.append(a.story)
+                batch.groups.append(
+                    NewGroup(
+                        a.group,
+                        a.story,
+                        article.published_at,
+                        vector_bytes(a.vector),
+                        version if a.vector is not None else None,
+                        a.lead_key,
+                    )
                 )
-                session.add(groups[a.group])
-            elif when is not None:
-                row = groups.get(a.group) or session.get(GroupRow, a.group)
-                if row is not None:
-                    first, last = utc(row.first_published), utc(row.last_published)
-                    row.first_published = min(first, when) if first else when
-                    row.last_published = max(last, when) if last else when
-        session.flush()
-        session.add_all(
-            [self._article_row(p, a, stamp) for p, a in zip(pages, assignments, strict=True)]
-        )
-        session.flush()
-        pairs = {
-            (keys[b.key], a.group)
-            for page, a in zip(pages, assignments, strict=True)
-            for b in page.blocks
-        }
-        _insert_ignore(session, [{"key_hash": k, "group_id": g} for k, g in sorted(pairs)])
+            batch.articles.append(self._article_values(item, article, a))
+            for key in item.sketch.keys.tolist():
+                batch.blocks.add((key, a.group))
+                if item.site is not None:
+                    batch.site_blocks.add((item.site, key, a.group))
+        return batch
 
-    def _article_row(self, page: Page, a: Assignment, stamp: datetime) -> ArticleRow:
-        article = page.article
-        return ArticleRow(
-            id=article.id,
-            member=a.member,
-            group_id=a.group,
-            is_duplicate=a.is_duplicate,
-            similarity=a.similarity,
-            published_at=article.published_at,
-            ingested_at=stamp,
-            title=page.title,
-            source=article.source,
-            url=article.url,
-            words=a.fingerprint.words,
-            content_hash=a.fingerprint.content_hash,
-            shingles=shingle_bytes(a.fingerprint.shingles),
-            minhash=minhash_bytes(a.fingerprint.minhash),
-            lead=page.lead(self.settings.lead_words),
-            clean_text=page.clean_text,
-            flags=[flag.to_json() for flag in page.flags],
-            raw=article.html if article.html is not None else article.text or "",
-            raw_kind="html" if article.html is not None else "text",
-            captions=list(article.captions),
-        )
+    def _article_values(self, item: Item, article: Article, a: Assignment) -> dict[str, Any]:
+        page = item.page
+        assert page is not None
+        d = a.decision
+        kept = item.sketch.kept(d.furniture)
+        fp = a.fingerprint
+        return {
+            "id": article.id,
+            "member": a.member,
+            "group_id": a.group,
+            "is_duplicate": a.is_duplicate,
+            "similarity": a.similarity,
+            "published_at": article.published_at,
+            "title": page.title,
+            "source": article.source,
+            "url": article.url,
+            "site": site_of(article.source, article.url),
+            "words": fp.words,
+            "content_hash": fp.content_hash,
+            "shingles": array_bytes(fp.shingles, np.uint32),
+            "minhash": array_bytes(fp.minhash, np.uint32),
+            "sketch": item.sketch.to_bytes(),
+            "furniture": array_bytes(d.furniture, np.bool_),
+            "prepared_with": PREPARATION_VERSION,
+            "lead_block": int(item.sketch.keys[d.lead]) if d.lead >= 0 else None,
+            "lead": page.lead(self.config.lead_words, kept),
+            "clean_text": clean_text(page, kept),
+            "flags": [
+                FlagOut.of(f).model_dump(mode="json") for f in flags_of(page, d.furniture, d.counts)
+            ],
+            "raw": article.html if article.html is not None else article.text or "",
+            "raw_kind": "html" if article.html is not None else "text",
+            "captions": list(article.captions),
+        }
+
+    def _next_vector(self, row: ArticleRow) -> tuple[np.ndarray | None, str | None, str | None]:
+        """The vector of a group's next representative, from its stored lead."""
+        if not row.lead.strip():
+            return None, None, None
+        vector = self.embedder.embed([row.lead])[0]
+        key = None
+        if row.sketch:
+            sketch = Sketch.from_bytes(row.sketch)
+            kept = sketch.kept(furniture_of(row.furniture, len(sketch)))
+            version = self.settings.vector_version
+            key = lead_key(row.title, sketch, kept, self.config.lead_words, version)
+        return vector, self.settings.vector_version, key
 
     def delete(self, article_id: str) -> None:
         """Take an article down: out of the store, copy detection and the index; the group's
         canonical moves to the next member, and an emptied group or story is removed."""
         with self._lock:
             try:
-                self._delete(article_id)
-            except NotFound:
-                raise
+                removed = take_down(self.store, article_id, self._next_vector)
             except BaseException:
                 log.exception("takedown failed; reloading the engine from the store")
                 self.load()
                 raise
-
-    def _delete(self, article_id: str) -> None:
-        with self.store.session() as session:
-            row = session.get(ArticleRow, article_id)
-            if row is None:
+            if removed is None:
                 raise NotFound(f"no article '{article_id}'")
-            query = (
-                select(ArticleRow)
-                .where(ArticleRow.group_id == row.group_id)
-                .order_by(ArticleRow.member)
-            )
-            members = list(session.scalars(query).all())
-            rest = [m for m in members if m.id != article_id]
-            group = session.get(GroupRow, row.group_id)
-            session.delete(row)
-            replaced: np.ndarray | None = None
-            if group is not None and not rest:
-                session.execute(delete(BlockGroupRow).where(BlockGroupRow.group_id == group.id))
-                session.delete(group)
-                session.flush()
-                if not self.store.story_has_groups(session, group.story_id):
-                    session.execute(delete(StoryRow).where(StoryRow.id == group.story_id))
-            elif group is not None and members[0].id == article_id and group.vector is not None:
-                replaced = self.embedder.embed([rest[0].lead])[0]
-                group.vector = vector_bytes(replaced)
-                group.vector_version = self.settings.vector_version
-            group_id = row.group_id
-        if self._journaling:
-            self._written_members.append(row.member)
-            self._written_groups.append(group_id)
-        self._clusterer.forget_member(row.member)
-        if not rest:
-            self._clusterer.stories.forget(group_id)
-        elif replaced is not None:
-            self._clusterer.stories.replace_vector(group_id, replaced)
+            if self._journaling:
+                self._written_members.append(removed.member)
+                self._written_groups.append(removed.group)
+            self._stream.forget_member(removed.member)
+            if removed.emptied:
+                self._stream.stories.forget(removed.group)
+            elif removed.vector is not None:
+                self._stream.stories.replace_vector(removed.group, removed.vector)
 
     # -- reads -----------------------------------------------------------------------
 
-    def answers(self, ids: Sequence[str]) -> list[ArticleOut]:
+    def answers(self, ids: Sequence[str]) -> list[ArticleAnswer]:
         """The stored answer for each id, in order (ids must be stored)."""
         rows = self.store.articles(ids)
         groups = {row.group_id for row in rows.values()}
@@ -416,30 +390,29 @@ class Engine:
             if row is None:
                 raise NotFound(f"no article '{article_id}'")
             out.append(
-                ArticleOut(
+                ArticleAnswer(
                     id=row.id,
                     duplicate_group=row.group_id,
                     canonical_id=canonical[row.group_id],
                     story=story_of.get(row.group_id, 0),
                     is_duplicate=row.is_duplicate,
                     similarity=row.similarity,
-                    flags=row.flags,
+                    flags=[FlagOut(**f) for f in row.flags],
                 )
             )
         return out
 
     def canonical_ids(self, groups: set[int]) -> dict[int, str]:
-        """Each group's canonical member: earliest published, ties to the longest text."""
-        best: dict[int, tuple[tuple[float, int, int], str]] = {}
-        for row in self.store.member_keys(groups):
-            group, article_id, published, words, member = row
-            key = canonical_order(utc(published), words, member)
+        """Each group's canonical member: earliest published, ties to the longest text, then
+        the smallest id (the order the batch pipeline uses)."""
+        best: dict[int, tuple[Any, str]] = {}
+        for group, article_id, published, words, _member in self.store.member_keys(groups):
+            key = canonical_key(utc(published), words, article_id)
             if group not in best or key < best[group][0]:
                 best[group] = (key, article_id)
         return {group: article_id for group, (_, article_id) in best.items()}
 
-    def cluster_only(self, articles: Sequence[Article]) -> list[dict[str, Any]]:
+    def cluster_only(self, articles: Sequence[Article]) -> CorpusRun:
         """Cluster just this batch; nothing is stored and ids are local to the answer."""
         unique = list({a.id: a for a in articles}.values())
-        run = cluster_corpus(unique, self.settings, self.embedder)
-        return [result.to_json() for result in run.results]
+        return cluster_corpus(unique, self.config, self.embedder)

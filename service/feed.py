@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
 from service.article import Article, ArticleError, parse_article
-from service.settings import Settings
+from service.config import InputLimits
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Feed:
     replaced: list[tuple[str, int, int]] = field(default_factory=list)
 
 
-def _parse_line(number: int, raw: bytes, settings: Settings) -> Article:
+def _parse_line(number: int, raw: bytes, limits: InputLimits) -> Article:
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -56,7 +56,7 @@ def _parse_line(number: int, raw: bytes, settings: Settings) -> Article:
             BadLine(number, "(line)", f"malformed JSON: {exc.msg} at column {exc.colno}")
         ) from exc
     try:
-        return parse_article(obj, settings)
+        return parse_article(obj, limits)
     except ArticleError as exc:
         raise FeedError(BadLine(number, exc.field, exc.problem)) from exc
 
@@ -68,13 +68,13 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
             yield number, stripped
 
 
-def read_feed(stream: BinaryIO, settings: Settings, *, strict: bool = False) -> Feed:
+def read_feed(stream: BinaryIO, limits: InputLimits, *, strict: bool = False) -> Feed:
     """Parse a JSONL stream of articles."""
     feed = Feed()
     where: dict[str, tuple[int, Article]] = {}
     for number, raw in _lines(stream):
         try:
-            article = _parse_line(number, raw, settings)
+            article = _parse_line(number, raw, limits)
         except FeedError as exc:
             if strict:
                 raise

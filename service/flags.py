@@ -7,8 +7,10 @@ where (character spans of the page text); flagged blocks are kept out of what is
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from service.text import Block, find_words, words_of
 
@@ -141,24 +143,18 @@ def page_flags(
 
 def boilerplate_flags(
     blocks: Sequence[Block],
-    dropped: set[int],
-    groups_seen: Mapping[str, int],
-    min_groups: int,
-) -> tuple[list[Flag], set[int]]:
-    """Blocks that recur in at least ``min_groups`` distinct duplicate groups of the corpus:
-    page furniture, not content (syndicated copies share content but are one group)."""
+    furniture: Sequence[bool] | np.ndarray,
+    counts: Sequence[int] | np.ndarray,
+) -> list[Flag]:
+    """Furniture blocks as flags (``pages``: the distinct groups that made each furniture);
+    blocks an in-page flag already covers are not flagged again."""
     by_key: dict[str, list[Block]] = {}
+    seen: dict[str, int] = {}
     for block in blocks:
-        if block.index not in dropped and groups_seen.get(block.key, 0) >= min_groups:
+        if furniture[block.index]:
             by_key.setdefault(block.key, []).append(block)
-    flags = [
-        Flag(
-            BOILERPLATE,
-            same[0].text,
-            len(same),
-            tuple((b.start, b.end) for b in same),
-            groups_seen[key],
-        )
+            seen[block.key] = max(seen.get(block.key, 0), int(counts[block.index]))
+    return [
+        Flag(BOILERPLATE, same[0].text, len(same), tuple((b.start, b.end) for b in same), seen[key])
         for key, same in by_key.items()
     ]
-    return flags, {b.index for same in by_key.values() for b in same}

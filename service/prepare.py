@@ -7,16 +7,16 @@ text extracted from the HTML.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import lxml.html
+import numpy as np
 import trafilatura
 from lxml.etree import ParserError
 
 from service.article import Article
-from service.flags import Flag, boilerplate_flags, page_flags
-from service.settings import Settings
+from service.config import PageRules
+from service.flags import Flag, page_flags
 from service.text import Block, split_blocks, words_of
 
 
@@ -44,9 +44,10 @@ class Page:
     def clean_words(self) -> list[str]:
         return [w for b in self.kept for w in b.words]
 
-    def lead(self, words: int) -> str:
-        """Title and the first ``words`` words of the clean text: what the model reads."""
-        kept = self.kept
+    def lead(self, words: int, kept_mask: np.ndarray | None = None) -> str:
+        """Title and the first ``words`` words of the clean text (the page's own flags, or
+        the blocks ``kept_mask`` keeps): what the model reads."""
+        kept = self.kept if kept_mask is None else [b for b in self.blocks if kept_mask[b.index]]
         title = self.title or ""
         if kept and title and kept[0].words == words_of(title):
             kept = kept[1:]
@@ -79,7 +80,7 @@ def extract_html(html: str) -> tuple[str, str | None, list[str]]:
     return document.text or "", document.title, _figure_captions(html)
 
 
-def prepare(article: Article, settings: Settings) -> Page:
+def prepare(article: Article, rules: PageRules) -> Page:
     """Blocks and in-page flags of one article (no corpus knowledge yet)."""
     captions = list(article.captions)
     title = article.title
@@ -93,19 +94,8 @@ def prepare(article: Article, settings: Settings) -> Page:
     flags, dropped = page_flags(
         blocks,
         captions,
-        caption_max_words=settings.caption_max_words,
-        repeat_min_words=settings.repeat_min_words,
-        keep_repeat_words=settings.keep_repeat_words,
+        caption_max_words=rules.caption_max_words,
+        repeat_min_words=rules.repeat_min_words,
+        keep_repeat_words=rules.keep_repeat_words,
     )
     return Page(article, text, title, blocks, tuple(flags), frozenset(dropped))
-
-
-def with_boilerplate(page: Page, groups_seen: Mapping[str, int], settings: Settings) -> Page:
-    """The page with blocks that recur across many duplicate groups flagged as boilerplate."""
-    flags, dropped = boilerplate_flags(
-        page.blocks, set(page.dropped), groups_seen, settings.boilerplate_min_groups
-    )
-    if not flags:
-        return page
-    merged = sorted([*page.flags, *flags], key=lambda f: f.spans[0])
-    return replace(page, flags=tuple(merged), dropped=page.dropped | dropped)

@@ -8,9 +8,20 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.config import (
+    CopyRules,
+    FurnitureRules,
+    InputLimits,
+    PageRules,
+    PipelineConfig,
+    ReindexConfig,
+    StoryRules,
+)
+
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
-# Bump when prepare/flags change what the model reads: vectors made before are re-embedded.
-PREPARATION_VERSION = 1
+# Bump when prepare changes blocks, words or shingles: the reindex prepares stored articles
+# again from their input, and their vectors are made anew.
+PREPARATION_VERSION = 2
 
 
 class Settings(BaseSettings):
@@ -34,7 +45,12 @@ class Settings(BaseSettings):
     shingle_words: int = Field(5, ge=1, le=12)
     num_perm: int = Field(128, ge=16, le=1024)
     lsh_jaccard: float = Field(0.2, gt=0.0, lt=1.0, description="LSH candidate threshold.")
-    duplicate_containment: float = Field(0.5, gt=0.0, le=1.0)
+    duplicate_containment: float = Field(
+        0.5, gt=0.0, le=1.0, description="Share of the smaller text's shingles in the larger."
+    )
+    duplicate_overlap: float = Field(
+        0.2, ge=0.0, le=1.0, description="Share of the larger text's shingles shared."
+    )
     min_shingles: int = Field(8, ge=1, description="Smaller texts join only as exact copies.")
 
     story_similarity: float = Field(0.6, gt=0.0, le=1.0)
@@ -43,7 +59,10 @@ class Settings(BaseSettings):
     story_half_life_days: float = Field(14.0, gt=0.0)
 
     boilerplate_min_groups: int = Field(
-        3, ge=2, description="Distinct groups a block must recur in."
+        3, ge=2, description="Distinct copy groups a block must recur in anywhere."
+    )
+    site_min_groups: int = Field(
+        2, ge=2, description="Distinct copy groups a block must recur in on one site."
     )
     caption_max_words: int = Field(80, ge=5)
     repeat_min_words: int = Field(5, ge=1, description="Shortest block flagged as contained.")
@@ -70,6 +89,53 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(2_000_000, ge=1000)
     max_title_chars: int = Field(2000, ge=10)
     max_captions: int = Field(200, ge=0)
+
+    @property
+    def pipeline(self) -> PipelineConfig:
+        """The small config objects the domain takes."""
+        return PipelineConfig(
+            page=PageRules(
+                caption_max_words=self.caption_max_words,
+                repeat_min_words=self.repeat_min_words,
+                keep_repeat_words=self.keep_repeat_words,
+            ),
+            furniture=FurnitureRules(
+                min_groups=self.boilerplate_min_groups,
+                site_min_groups=self.site_min_groups,
+                min_shingles=self.min_shingles,
+            ),
+            copies=CopyRules(
+                shingle_words=self.shingle_words,
+                num_perm=self.num_perm,
+                lsh_jaccard=self.lsh_jaccard,
+                containment=self.duplicate_containment,
+                overlap=self.duplicate_overlap,
+                min_shingles=self.min_shingles,
+            ),
+            stories=StoryRules(
+                threshold=self.story_similarity,
+                neighbours=self.story_neighbours,
+                window_days=self.story_window_days,
+                half_life_days=self.story_half_life_days,
+            ),
+            lead_words=self.lead_words,
+        )
+
+    @property
+    def reindex(self) -> ReindexConfig:
+        return ReindexConfig(
+            pipeline=self.pipeline,
+            data_dir=self.data_dir,
+            retention_days=self.retention_days,
+            flat_max=self.flat_max,
+            purge_outside_window=self.purge_outside_window,
+            vector_version=self.vector_version,
+            preparation=PREPARATION_VERSION,
+        )
+
+    @property
+    def limits(self) -> InputLimits:
+        return InputLimits(self.max_text_chars, self.max_title_chars, self.max_captions)
 
     @property
     def vector_version(self) -> str:

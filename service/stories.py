@@ -1,19 +1,24 @@
 """Story clusters: duplicate groups and independent write-ups of one event.
 
-Each duplicate group is one vector in the index (its first member's title and lead). A
-new group joins the story of its most similar neighbour inside the time window, its
-cosine decayed by the days between them, when that reaches the threshold.
+Each duplicate group is one vector in the index (its representative's title and lead).
+Online, a new group joins the story of its most similar neighbour inside the time window,
+its cosine decayed by the days between them, when that reaches the threshold (``StoryIndex``).
+Over a whole corpus (``cluster`` and the reindex), stories are average-link clusters of the
+neighbour graph (``story_partition``): one strong bridge cannot chain two stories.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
+from index.recluster import average_link
 from index.vector_index import VectorIndex
+from service.config import StoryRules
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -41,20 +46,12 @@ class StoryMatch:
 class StoryIndex:
     """The story of every duplicate group, and the vectors to find a new group's story."""
 
-    def __init__(
-        self,
-        index: VectorIndex,
-        *,
-        threshold: float,
-        neighbours: int,
-        window_days: float,
-        half_life_days: float,
-    ) -> None:
+    def __init__(self, index: VectorIndex, rules: StoryRules) -> None:
         self._index = index
-        self._threshold = threshold
-        self._neighbours = neighbours
-        self._window_days = window_days
-        self._half_life_days = half_life_days
+        self._threshold = rules.threshold
+        self._neighbours = rules.neighbours
+        self._window_days = rules.window_days
+        self._half_life_days = rules.half_life_days
         self.story_of: dict[int, int] = {}
         self._span: dict[int, tuple[datetime, datetime]] = {}
 
@@ -112,3 +109,50 @@ class StoryIndex:
         self._index.remove(np.array([group]))
         self.story_of.pop(group, None)
         self._span.pop(group, None)
+
+
+Span = tuple[datetime, datetime]
+
+
+def story_partition(
+    index: VectorIndex, matrix: np.ndarray, spans: Sequence[Span | None], rules: StoryRules
+) -> tuple[np.ndarray, list[float | None]]:
+    """Story label per row of ``matrix`` (the vectors ``index`` holds, with ids 0..n-1), and
+    each row's best decayed cosine to another row of its story (None when alone).
+
+    Neighbours inside the time window whose decayed cosine reaches the threshold propose
+    pairs; average-link agglomeration decides, stopping at the same threshold."""
+    n = len(matrix)
+    pairs: dict[tuple[int, int], float] = {}
+    k = min(rules.neighbours + 1, max(n, 1))
+    for start in range(0, n, 4096):
+        sims, found = index.search(matrix[start : start + 4096], k)
+        for row, (cosines, others) in enumerate(zip(sims.tolist(), found.tolist(), strict=True)):
+            a = start + row
+            for cosine, b in zip(cosines, others, strict=True):
+                if b < 0 or b == a:
+                    continue
+                first = spans[a]
+                days = days_apart(first[0], spans[b]) if first else 0.0
+                score = decayed(cosine, days, rules.half_life_days)
+                if days <= rules.window_days and score >= rules.threshold:
+                    pair = (min(a, b), max(a, b))
+                    pairs[pair] = max(pairs.get(pair, 0.0), score)
+    labels = average_link(matrix, sorted(pairs), rules.threshold) if n else np.zeros(0, np.int64)
+    best: list[float | None] = [None] * n
+    for (a, b), score in pairs.items():
+        if labels[a] == labels[b]:
+            for x in (a, b):
+                if best[x] is None or score > (best[x] or 0.0):
+                    best[x] = round(score, 4)
+    return labels, best
+
+
+def label_all(labels: dict[int, int], everyone: Sequence[int]) -> dict[int, int]:
+    """Give each of ``everyone`` missing from ``labels`` a story of its own."""
+    out = dict(labels)
+    fresh = itertools.count(max(out.values(), default=-1) + 1)
+    for key in everyone:
+        if key not in out:
+            out[key] = next(fresh)
+    return out

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 _APOSTROPHES = "'\u2019\u2018\u201a\u201b\u02bc"
 _WORD = re.compile(rf"\w+(?:[{_APOSTROPHES}]\w+)*")
 _DROP_APOSTROPHES = str.maketrans(dict.fromkeys(_APOSTROPHES, ""))
+# A list marker at the start of a line ("1.", "12)", "•", "-") is layout, not text: the same
+# entry ranked 2nd on one page and 3rd on another is the same block.
+_LIST_MARKER = re.compile(r"(?:\d{1,3}[.)]|[\u2022\u00b7\u25aa\u25cf*\-\u2013\u2014])\s+(?=\S)")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class Block:
     text: str
     words: tuple[str, ...]
     offsets: tuple[tuple[int, int], ...]
+    listed: bool = False  # the line starts with a list marker
 
     @property
     def key(self) -> str:
@@ -54,17 +58,28 @@ def words_of(text: str) -> tuple[str, ...]:
 
 
 def split_blocks(text: str) -> list[Block]:
-    """Split a scraped page into its non-empty lines, each a block with its span."""
+    """Split a scraped page into its non-empty lines, each a block with its span (a leading
+    list marker is part of the span but not of the words)."""
     blocks: list[Block] = []
     position = 0
     for line in text.splitlines(keepends=True):
         stripped = line.strip()
         if stripped:
             start = position + line.index(stripped[0])
-            words, offsets = words_with_offsets(stripped, start)
+            marker = _LIST_MARKER.match(stripped)
+            skip = marker.end() if marker else 0
+            words, offsets = words_with_offsets(stripped[skip:], start + skip)
             if words:
                 blocks.append(
-                    Block(len(blocks), start, start + len(stripped), stripped, words, offsets)
+                    Block(
+                        len(blocks),
+                        start,
+                        start + len(stripped),
+                        stripped,
+                        words,
+                        offsets,
+                        listed=marker is not None,
+                    )
                 )
         position += len(line)
     return blocks

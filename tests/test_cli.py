@@ -86,11 +86,11 @@ def test_reindex_command_runs_once_and_reports(
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["status"] == "done" and report["version"] == 1 and report["index"] == "flat"
 
-    from index.lock import reindex_lock
     from service.settings import Settings
     from service.store import Store, connect
+    from service.store.lock import reindex_lock
 
     settings = Settings()
-    with reindex_lock(settings, Store(connect(settings.store_url))):
+    with reindex_lock(settings.data_dir, Store(connect(settings.store_url))):
         assert main(["reindex"]) == 3
     assert "another reindex is running" in capsys.readouterr().err

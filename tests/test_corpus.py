@@ -1,4 +1,5 @@
-"""End to end on the planted sample feed with the real model, FAISS and flags."""
+"""End to end on the planted sample feed with the real model, FAISS and flags: the batch
+pipeline behind ``newsdedup cluster``."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from samples.make_sample_feed import feed
-from service.article import parse_article
-from service.corpus import CorpusRun, cluster_corpus
+from service.article import Article, parse_article
 from service.embedder import Embedder
+from service.pipeline import CorpusRun, cluster_corpus
 from service.settings import Settings
 
 
@@ -22,52 +26,69 @@ def _partition(labels: Mapping[str, object]) -> set[frozenset[str]]:
     return {frozenset(p) for p in parts.values()}
 
 
+def _articles(settings: Settings) -> list[Article]:
+    return [parse_article(row, settings.limits) for row in feed()]
+
+
 @pytest.fixture(scope="module")
 def run(model: Embedder) -> CorpusRun:
     settings = Settings()
-    return cluster_corpus([parse_article(row, settings) for row in feed()], settings, model)
+    return cluster_corpus(_articles(settings), settings.pipeline, model)
 
 
 def test_copies_and_stories_match_the_planted_truth(run: CorpusRun) -> None:
-    ids = [r.id for r in run.results]
-    groups = {r.id: r.assignment.group for r in run.results}
-    stories = {r.id: r.assignment.story for r in run.results}
+    ids = [a.id for a in run.answers]
+    groups = {a.id: a.duplicate_group for a in run.answers}
+    stories = {a.id: a.story for a in run.answers}
     assert _partition(groups) == _partition({i: i.rsplit("-", 1)[0] for i in ids})
     assert _partition(stories) == _partition({i: i.split("-")[0] for i in ids})
 
 
 def test_copies_skip_the_model_and_point_at_the_canonical(run: CorpusRun) -> None:
-    by_id = {r.id: r for r in run.results}
-    assert run.embedded == len({r.assignment.group for r in run.results})
+    by_id = {a.id: a for a in run.answers}
+    assert run.embedded == len({a.duplicate_group for a in run.answers})
     copy = by_id["bridge-wire-2"]
-    assert copy.assignment.is_duplicate and copy.canonical_id == "bridge-wire-1"
-    assert copy.assignment.similarity is not None and copy.assignment.similarity >= 0.6
+    assert copy.is_duplicate and copy.canonical_id == "bridge-wire-1"
+    assert copy.similarity is not None and copy.similarity >= 0.6
+    original = by_id["bridge-wire-1"]
+    assert not original.is_duplicate and original.canonical_id == "bridge-wire-1"
     own = by_id["bridge-own-1"]
-    assert not own.assignment.is_duplicate and own.assignment.similarity is not None
+    assert not own.is_duplicate and own.similarity is not None  # it joined the story
 
 
 def test_flags_in_the_sample_feed(run: CorpusRun) -> None:
-    by_id = {r.id: r for r in run.results}
-    kinds = {r.id: sorted({f.kind for f in r.flags}) for r in run.results}
+    by_id = {a.id: (i, a) for i, a in enumerate(run.answers)}
+    kinds = {a.id: sorted({f.kind for f in a.flags}) for a in run.answers}
     assert kinds["bridge-wire-3"] == ["repeated_caption"]
     assert kinds["library-1"] == ["boilerplate"]
     assert kinds["chess-1"] == []
-    disclaimer = next(f for f in by_id["library-1"].flags if f.text.startswith("Disclaimer"))
+    i, library = by_id["library-1"]
+    disclaimer = next(f for f in library.flags if f.text.startswith("Disclaimer"))
     assert disclaimer.pages == 4
-    assert "Disclaimer" not in by_id["library-1"].page.clean_text
+    assert "Disclaimer" not in run.clean_text(i)
 
 
-def test_order_of_arrival_does_not_change_the_partition(model: Embedder) -> None:
+def _answers(run: CorpusRun) -> dict[str, tuple[object, ...]]:
+    """Each answer with its group and story named by their members, not their numbers."""
+    groups = _partition({a.id: a.duplicate_group for a in run.answers})
+    stories = _partition({a.id: a.story for a in run.answers})
+    out: dict[str, tuple[object, ...]] = {}
+    for a in run.answers:
+        group = next(g for g in groups if a.id in g)
+        story = next(s for s in stories if a.id in s)
+        flags = tuple((f.kind, f.text, f.count, f.pages) for f in a.flags)
+        out[a.id] = (group, story, a.canonical_id, a.is_duplicate, a.similarity, flags)
+    return out
+
+
+@hsettings(max_examples=4, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_every_arrival_order_gives_the_same_answers(model: Embedder, rng: random.Random) -> None:
     settings = Settings()
-    articles = [parse_article(row, settings) for row in feed()]
-    partitions = []
-    for seed in range(3):
-        shuffled = (
-            articles[::-1] if seed == 0 else random.Random(seed).sample(articles, len(articles))
-        )
-        run = cluster_corpus(shuffled, settings, model)
-        partitions.append(_partition({r.id: r.assignment.group for r in run.results}))
-    assert all(p == partitions[0] for p in partitions)
+    articles = _articles(settings)
+    base = _answers(cluster_corpus(articles, settings.pipeline, model))
+    shuffled = rng.sample(articles, len(articles))
+    assert _answers(cluster_corpus(shuffled, settings.pipeline, model)) == base
 
 
 def test_a_copy_bridging_two_fragments_joins_them_in_any_order(model: Embedder) -> None:
@@ -80,7 +101,8 @@ def test_a_copy_bridging_two_fragments_joins_them_in_any_order(model: Embedder) 
         {"id": "full", "title": "Full", "text": " ".join(words)},
     ]
     for order in (rows, rows[::-1], [rows[2], rows[0], rows[1]]):
-        run = cluster_corpus([parse_article(r, settings) for r in order], settings, model)
-        assert len({r.assignment.group for r in run.results}) == 1
+        articles = [parse_article(r, settings.limits) for r in order]
+        run = cluster_corpus(articles, settings.pipeline, model)
+        assert len({a.duplicate_group for a in run.answers}) == 1
         assert run.embedded == 1
-        assert sum(r.assignment.is_duplicate for r in run.results) == 2
+        assert sum(a.is_duplicate for a in run.answers) == 2

@@ -40,7 +40,7 @@ def test_bad_articles_name_the_field(
     settings: Settings, obj: object, field: str, words: str
 ) -> None:
     with pytest.raises(ArticleError) as err:
-        parse_article(obj, settings)
+        parse_article(obj, settings.limits)
     assert err.value.field == field
     assert words in str(err.value)
 
@@ -48,17 +48,17 @@ def test_bad_articles_name_the_field(
 def test_huge_text_is_rejected_with_the_limit() -> None:
     settings = Settings(max_text_chars=1000)
     with pytest.raises(ArticleError, match="limit is 1000"):
-        parse_article({"id": "a", "text": "x" * 1001}, settings)
+        parse_article({"id": "a", "text": "x" * 1001}, settings.limits)
 
 
 def test_dates_are_utc_and_unknown_fields_ignored(settings: Settings) -> None:
     article = parse_article(
         {"id": "a", "text": "", "published_at": "2026-06-04T10:00:00+02:00", "extra": {"x": 1}},
-        settings,
+        settings.limits,
     )
     assert article.published_at == datetime(2026, 6, 4, 8, tzinfo=UTC)
     assert parse_article(
-        {"id": "b", "text": "t", "published_at": "2026-06-04"}, settings
+        {"id": "b", "text": "t", "published_at": "2026-06-04"}, settings.limits
     ).published_at == (datetime(2026, 6, 4, tzinfo=UTC))
 
 
@@ -72,7 +72,7 @@ def test_bad_lines_are_reported_and_good_ones_kept(settings: Settings) -> None:
             b"",
             _line(id="e", text="two"),
         ),
-        settings,
+        settings.limits,
     )
     assert [a.id for a in feed.articles] == ["a", "e"]
     assert [(b.line, b.field) for b in feed.bad] == [(2, "(line)"), (3, "(line)"), (4, "text")]
@@ -84,7 +84,7 @@ def test_strict_mode_stops_at_the_first_bad_line(settings: Settings) -> None:
     with pytest.raises(FeedError, match="line 2: field 'id'"):
         read_feed(
             _feed(_line(id="a", text="x"), _line(text="y"), _line(id="c", text="z")),
-            settings,
+            settings.limits,
             strict=True,
         )
 
@@ -92,7 +92,7 @@ def test_strict_mode_stops_at_the_first_bad_line(settings: Settings) -> None:
 def test_repeated_id_later_line_wins(settings: Settings) -> None:
     feed = read_feed(
         _feed(_line(id="a", text="old"), _line(id="b", text="b"), _line(id="a", text="new")),
-        settings,
+        settings.limits,
     )
     assert [(a.id, a.text) for a in feed.articles] == [("b", "b"), ("a", "new")]
     assert feed.replaced == [("a", 1, 3)]

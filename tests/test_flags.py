@@ -4,8 +4,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.article import Article
-from service.flags import BOILERPLATE, CAPTION, REPEATED_BLOCK, REPEATED_CAPTION, has_credit_cue
-from service.prepare import prepare, with_boilerplate
+from service.flags import (
+    BOILERPLATE,
+    CAPTION,
+    REPEATED_BLOCK,
+    REPEATED_CAPTION,
+    boilerplate_flags,
+    has_credit_cue,
+)
+from service.prepare import prepare
 from service.settings import Settings
 from service.text import split_blocks
 from tests.pages import CAPTION as PLANTED_CAPTION
@@ -13,7 +20,7 @@ from tests.pages import PARAGRAPHS, RELATED, SUMMARY, scraped_page
 
 
 def _page(settings: Settings, text: str, **kw: object):
-    return prepare(Article(id="p", text=text, **kw), settings)  # type: ignore[arg-type]
+    return prepare(Article(id="p", text=text, **kw), settings.pipeline.page)  # type: ignore[arg-type]
 
 
 def test_planted_page_flags_every_repeat_and_no_paragraph(settings: Settings) -> None:
@@ -71,12 +78,11 @@ def test_long_repeated_paragraph_keeps_one_copy(settings: Settings) -> None:
     assert page.clean_text.count(long) == 1
 
 
-def test_boilerplate_is_flagged_from_corpus_counts(settings: Settings) -> None:
+def test_furniture_blocks_become_boilerplate_flags_with_their_count(settings: Settings) -> None:
     page = _page(settings, f"{PARAGRAPHS[0]}\nRead More")
-    marked = with_boilerplate(page, {"read more": 5}, settings)
-    assert [(f.kind, f.text, f.pages) for f in marked.flags] == [(BOILERPLATE, "Read More", 5)]
-    assert "Read More" not in marked.clean_text
-    assert with_boilerplate(page, {"read more": 2}, settings).flags == ()
+    flags = boilerplate_flags(page.blocks, [False, True], [0, 5])
+    assert [(f.kind, f.text, f.pages) for f in flags] == [(BOILERPLATE, "Read More", 5)]
+    assert boilerplate_flags(page.blocks, [False, False], [0, 0]) == []
 
 
 lines = st.lists(

@@ -6,9 +6,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.recluster import average_link, duplicate_components, map_ids
-from service.fingerprint import fingerprint
-from service.text import words_of
+from index.copy_graph import CopyTest, copy_components
+from index.recluster import average_link, map_ids
+from service.article import Article
+from service.config import PipelineConfig
+from service.pipeline import item_of
+from service.sketch import MinHasher, fingerprint
 from tests.pages import PARAGRAPHS
 
 
@@ -51,26 +54,41 @@ def test_average_link_is_independent_of_order(order: list[int]) -> None:
     )
 
 
-def test_duplicate_components_join_through_a_bridging_copy() -> None:
-    words = words_of(" ".join(PARAGRAPHS))
+def _components(texts: list[str]) -> list[int]:
+    config = PipelineConfig()
+    minhasher = MinHasher(config.copies.num_perm)
+    items = [item_of(Article(id=str(i), text=t), config) for i, t in enumerate(texts)]
+    fps = [fingerprint(it.sketch, it.sketch.kept(), minhasher) for it in items]
+    test = CopyTest(0.6, 0.2, 8)
+    bands, rows = config.copies.bands
+    return copy_components(
+        [f.content_hash for f in fps],
+        [f.shingles for f in fps],
+        np.stack([f.minhash for f in fps]),
+        lambda a, b: test.linked(fps[a].shingles, fps[b].shingles),
+        bands=bands,
+        rows=rows,
+    ).tolist()
+
+
+def test_copy_components_join_through_a_bridging_copy() -> None:
+    words = " ".join(PARAGRAPHS).split()
     half = len(words) // 2
     texts = [
-        words[: half + 10],
-        words,
-        words[half - 10 :],
-        words_of("A different text about something else entirely, long enough to shingle well."),
+        " ".join(words[: half + 10]),
+        " ".join(words),
+        " ".join(words[half - 10 :]),
+        "A different text about something else entirely, long enough to shingle well.",
     ]
-    fps = [fingerprint(t, 5, 128) for t in texts]
-    labels = duplicate_components(
-        [f.content_hash for f in fps],
-        [np.array(sorted(f.shingles), dtype=np.uint32) for f in fps],
-        np.stack([f.minhash.hashvalues for f in fps]),
-        bands=28,
-        rows=2,
-        threshold=0.6,
-        min_shingles=8,
-    )
-    assert labels.tolist() == [0, 0, 0, 1]
+    assert _components(texts) == [0, 0, 0, 1]
+
+
+def test_a_page_quoting_unrelated_texts_does_not_chain_them() -> None:
+    one, two, three = PARAGRAPHS[0], PARAGRAPHS[3], PARAGRAPHS[2]
+    labels = _components([one, " ".join([one, two]), two])
+    assert labels[0] != labels[2]  # the page keeps its dominant region at most
+    labels = _components([one, two, three, "\n".join([one, two, three])])
+    assert len(set(labels)) == 4  # no region dominates: it joins none
 
 
 def test_map_ids_keeps_ids_merges_to_the_oldest_and_splits_to_the_largest() -> None:

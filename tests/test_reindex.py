@@ -14,15 +14,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from index.lock import ReindexBusy, reindex_lock
-from index.reindex import Reindex
 from samples.make_sample_feed import feed
 from service.api.app import create_app
 from service.article import parse_article
-from service.corpus import cluster_corpus
 from service.embedder import Embedder
+from service.pipeline import cluster_corpus
+from service.reindex import Reindex
 from service.settings import Settings
 from service.store import GroupRow
+from service.store.lock import ReindexBusy, reindex_lock
 from tests.stories import adversarial_feed
 
 
@@ -68,7 +68,7 @@ def _engine(client: TestClient) -> Any:
 
 def _reindex(client: TestClient) -> dict[str, Any]:
     engine = _engine(client)
-    report = Reindex(engine.settings, engine.store, lambda: engine.embedder).run()
+    report = Reindex(engine.settings.reindex, engine.store, lambda: engine.embedder).run()
     engine.refresh()  # or the service's own watcher already did
     assert engine.version == report.version
     return report.to_json()
@@ -86,8 +86,9 @@ def test_reindex_repairs_stories_split_by_arrival_order(settings_for, model: Emb
             answer = c.post("/v1/articles", json=[row]).json()["articles"][0]
             online[answer["id"]] = answer["story"]
         assert len({online[i] for i in truth if truth[i] == "storm"}) > 1  # split online
-        batch = cluster_corpus([parse_article(r, settings) for r in rows], settings, model)
-        clustered = {r.id: r.assignment.story for r in batch.results}
+        articles = [parse_article(r, settings.limits) for r in rows]
+        batch = cluster_corpus(articles, settings.pipeline, model)
+        clustered = {a.id: a.story for a in batch.answers}
         report = _reindex(c)
         after = {i: c.get(f"/v1/articles/{i}").json()["story"] for i in truth}
         assert bcubed_f1(after, truth) >= bcubed_f1(clustered, truth)
@@ -98,8 +99,22 @@ def test_reindex_repairs_stories_split_by_arrival_order(settings_for, model: Emb
         assert moved["merged_from"] == lost and moved["id"] == after["storm-hub"]
 
 
+def test_furniture_learned_after_ingest_re_embeds_the_groups_it_changes(
+    client: TestClient,
+) -> None:
+    answers = client.post("/v1/articles", json=_undated(feed())).json()["articles"]
+    library = next(a for a in answers if a["id"] == "library-1")
+    assert not any(f["text"].startswith("Sign up") for f in library["flags"])  # 2nd page of 3
+    first = _reindex(client)
+    assert first["reembedded"] >= 1  # its lead lost the newsletter line, so its vector is new
+    library = client.get("/v1/articles/library-1").json()
+    assert any(f["text"].startswith("Sign up") and f["pages"] == 3 for f in library["flags"])
+    assert _reindex(client)["reembedded"] == 0
+
+
 def test_a_changed_vector_version_re_embeds_exactly_the_stale_vectors(client: TestClient) -> None:
     answers = client.post("/v1/articles", json=_undated(feed())).json()["articles"]
+    _reindex(client)  # what furniture learned since ingest changes is settled first
     stale = sorted({answers[0]["duplicate_group"], answers[4]["duplicate_group"]})
     engine = _engine(client)
     with engine.store.session() as s:
@@ -128,7 +143,7 @@ def test_clients_see_no_error_during_reindexes(client: TestClient) -> None:
         engine = _engine(client)
         while not done.is_set():
             try:
-                Reindex(engine.settings, engine.store, lambda: engine.embedder).run()
+                Reindex(engine.settings.reindex, engine.store, lambda: engine.embedder).run()
             except ReindexBusy:
                 pass
             except Exception as exc:  # pragma: no cover - reported below
@@ -176,9 +191,9 @@ def test_a_crash_before_the_switch_leaves_the_old_version(
     def crash(*_args: object, **_kw: object) -> None:
         raise RuntimeError("killed mid-write")
 
-    monkeypatch.setattr(Reindex, "_write", crash)
+    monkeypatch.setattr("service.reindex.write_reindex", crash)
     with pytest.raises(RuntimeError):
-        Reindex(engine.settings, engine.store, lambda: engine.embedder).run()
+        Reindex(engine.settings.reindex, engine.store, lambda: engine.embedder).run()
     assert engine.store.index_version() == 0
     last = client.get("/v1/reindex/last").json()
     assert last["status"] == "failed" and "killed mid-write" in last["report"]["error"]
@@ -189,9 +204,9 @@ def test_a_crash_before_the_switch_leaves_the_old_version(
 
 def test_one_reindex_at_a_time_and_a_dead_holder_frees_the_lock(client: TestClient) -> None:
     engine = _engine(client)
-    with reindex_lock(engine.settings, engine.store):
+    with reindex_lock(engine.settings.data_dir, engine.store):
         with pytest.raises(ReindexBusy):
-            Reindex(engine.settings, engine.store, lambda: engine.embedder).run()
+            Reindex(engine.settings.reindex, engine.store, lambda: engine.embedder).run()
         assert client.post("/v1/reindex").status_code == 409
     if engine.store.engine.dialect.name == "sqlite":
         holder = subprocess.Popen(
@@ -205,7 +220,7 @@ def test_one_reindex_at_a_time_and_a_dead_holder_frees_the_lock(client: TestClie
         )
         assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
         with pytest.raises(ReindexBusy):
-            Reindex(engine.settings, engine.store, lambda: engine.embedder).run()
+            Reindex(engine.settings.reindex, engine.store, lambda: engine.embedder).run()
         holder.kill()
         holder.wait()
     assert client.post("/v1/reindex").status_code == 202

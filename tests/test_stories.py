@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from index.vector_index import FaissIndex
+from service.config import StoryRules
 from service.stories import StoryIndex, days_apart, decayed
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -13,7 +14,7 @@ T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
 def _index(**kw: float) -> StoryIndex:
     args = {"threshold": 0.6, "neighbours": 5, "window_days": 7.0, "half_life_days": 14.0, **kw}
-    return StoryIndex(FaissIndex(2), **args)  # type: ignore[arg-type]
+    return StoryIndex(FaissIndex(2), StoryRules(**args))  # type: ignore[arg-type]
 
 
 def _vec(angle_deg: float) -> np.ndarray:

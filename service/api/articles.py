@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from service.answer import ArticleAnswer
 from service.api.body import read_articles
 from service.api.deps import EngineDep, require_key
-from service.api.schemas import ARTICLES_BODY, ArticleOutModel, ArticlesOut, ErrorOut
+from service.api.schemas import ARTICLES_BODY, ArticlesOut, ErrorOut
 from service.article import MAX_ID_CHARS
 
 router = APIRouter(prefix="/v1", tags=["articles"])
@@ -31,8 +32,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 )
 async def ingest(request: Request, engine: EngineDep) -> dict[str, Any]:
     articles = await read_articles(request, engine.settings)
-    answers = await run_in_threadpool(engine.ingest, articles)
-    return {"articles": [a.to_json() for a in answers]}
+    return {"articles": await run_in_threadpool(engine.ingest, articles)}
 
 
 @router.post(
@@ -45,13 +45,14 @@ async def ingest(request: Request, engine: EngineDep) -> dict[str, Any]:
 )
 async def cluster(request: Request, engine: EngineDep) -> dict[str, Any]:
     articles = await read_articles(request, engine.settings)
-    return {"articles": await run_in_threadpool(engine.cluster_only, articles)}
+    run = await run_in_threadpool(engine.cluster_only, articles)
+    return {"articles": run.answers}
 
 
-@router.get("/articles/{article_id}", response_model=ArticleOutModel, responses=ERRORS)
-async def get_article(article_id: ArticleId, engine: EngineDep) -> dict[str, Any]:
+@router.get("/articles/{article_id}", response_model=ArticleAnswer, responses=ERRORS)
+async def get_article(article_id: ArticleId, engine: EngineDep) -> ArticleAnswer:
     answers = await run_in_threadpool(engine.answers, [article_id])
-    return answers[0].to_json()
+    return answers[0]
 
 
 @router.delete(

@@ -73,7 +73,7 @@ def parse_batch(data: Any, settings: Settings) -> list[Article]:
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            articles.append(parse_article(item, settings))
+            articles.append(parse_article(item, settings.limits))
         except ArticleError as exc:
             errors.append({"index": index, "field": exc.field, "problem": exc.problem})
     if errors:

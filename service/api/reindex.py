@@ -11,14 +11,14 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from index.lock import ReindexBusy
-from index.reindex import Reindex
 from service.api.articles import ERRORS
 from service.api.body import problem
 from service.api.deps import EngineDep, require_key
 from service.api.schemas import ErrorOut
 from service.engine import Engine
+from service.reindex import Reindex
 from service.store import utc
+from service.store.lock import ReindexBusy
 
 router = APIRouter(prefix="/v1/reindex", tags=["reindex"])
 log = logging.getLogger(__name__)
@@ -28,7 +28,8 @@ def _run(
     engine: Engine, started: threading.Event, busy: threading.Event, ended: threading.Event
 ) -> None:
     try:
-        Reindex(engine.settings, engine.store, lambda: engine.embedder).run(on_start=started.set)
+        job = Reindex(engine.settings.reindex, engine.store, lambda: engine.embedder)
+        job.run(on_start=started.set)
         engine.refresh()
     except ReindexBusy:
         busy.set()

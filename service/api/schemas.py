@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.answer import ArticleAnswer
+
 EXAMPLE_ARTICLE: dict[str, Any] = {
     "id": "wire-2026-06-04-0001",
     "title": "Riverton's Halvard Bridge to close for cable repairs",
@@ -34,26 +36,8 @@ class ArticleIn(BaseModel):
     language: str | None = None
 
 
-class FlagOut(BaseModel):
-    kind: str = Field(description="repeated_caption, caption, repeated_block or boilerplate")
-    text: str
-    count: int
-    spans: list[list[int]] = Field(description="[start, end) character offsets in the text")
-    pages: int | None = Field(None, description="boilerplate: distinct groups it was seen in")
-
-
-class ArticleOutModel(BaseModel):
-    id: str
-    duplicate_group: int
-    canonical_id: str
-    story: int
-    is_duplicate: bool
-    similarity: float | None
-    flags: list[FlagOut]
-
-
 class ArticlesOut(BaseModel):
-    articles: list[ArticleOutModel]
+    articles: list[ArticleAnswer]
 
 
 class MemberOut(BaseModel):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy import text
 
-from service.settings import Settings
-from service.store import Store
+from service.store.core import Store
 
 LOCK_KEY = 0x6E657773  # the advisory lock that keeps reindexes apart on PostgreSQL
 
@@ -20,7 +20,7 @@ class ReindexBusy(RuntimeError):
 
 
 @contextlib.contextmanager
-def reindex_lock(settings: Settings, store: Store) -> Iterator[None]:
+def reindex_lock(data_dir: Path, store: Store) -> Iterator[None]:
     """One reindex at a time. The lock dies with its holder: a file lock on the data dir
     (SQLite), a session advisory lock (PostgreSQL), so a crashed run never leaves it stuck."""
     if store.engine.dialect.name == "postgresql":
@@ -32,8 +32,8 @@ def reindex_lock(settings: Settings, store: Store) -> Iterator[None]:
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
         return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(settings.data_dir / "reindex.lock", "a") as handle:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "reindex.lock", "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:

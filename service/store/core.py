@@ -8,159 +8,57 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-    create_engine,
-    event,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
+from service.store.schema import (
+    ArticleRow,
+    GroupRow,
+    MetaRow,
+    ReindexRow,
+    SequenceRow,
+    StoryRow,
+    vector_of,
+)
 
-class Base(DeclarativeBase):
-    pass
-
-
-class StoryRow(Base):
-    __tablename__ = "stories"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    merged_into: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-
-
-class GroupRow(Base):
-    __tablename__ = "groups"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    story_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("stories.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    first_published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    vector_version: Mapped[str | None] = mapped_column(String(512), nullable=True)
-    merged_into: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-
-
-class ArticleRow(Base):
-    __tablename__ = "articles"
-    id: Mapped[str] = mapped_column(String(512), primary_key=True)
-    member: Mapped[int] = mapped_column(BigInteger, unique=True)
-    group_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("groups.id"), index=True)
-    is_duplicate: Mapped[bool] = mapped_column(Boolean)
-    similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    title: Mapped[str | None] = mapped_column(Text, nullable=True)
-    source: Mapped[str | None] = mapped_column(Text, nullable=True)
-    url: Mapped[str | None] = mapped_column(Text, nullable=True)
-    words: Mapped[int] = mapped_column(Integer)
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    shingles: Mapped[bytes] = mapped_column(LargeBinary)
-    minhash: Mapped[bytes] = mapped_column(LargeBinary)
-    lead: Mapped[str] = mapped_column(Text)
-    clean_text: Mapped[str] = mapped_column(Text)
-    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    raw: Mapped[str] = mapped_column(Text)
-    raw_kind: Mapped[str] = mapped_column(String(8))
-    captions: Mapped[list[str]] = mapped_column(JSON)
-
-
-class SequenceRow(Base):
-    """The next free id of each kind; blocks are reserved with one atomic update."""
-
-    __tablename__ = "sequences"
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    next: Mapped[int] = mapped_column(BigInteger)
-
-
-class MetaRow(Base):
-    """Small named values: the current index version."""
-
-    __tablename__ = "meta"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-
-
-class ReindexRow(Base):
-    """One reindex run and what it changed."""
-
-    __tablename__ = "reindex_runs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    status: Mapped[str] = mapped_column(String(32))
-    report: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-class BlockGroupRow(Base):
-    """That a block (by key hash) was seen in a duplicate group: its document frequency."""
-
-    __tablename__ = "block_groups"
-    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    group_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-
-
-def utc(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every time we hand out is UTC-aware."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def vector_bytes(vector: np.ndarray | None) -> bytes | None:
-    return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
-
-
-def vector_of(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype=np.float32)
-
-
-def shingle_bytes(shingles: Iterable[int]) -> bytes:
-    return np.fromiter(sorted(shingles), dtype=np.uint32).tobytes()
-
-
-def shingles_of(blob: bytes) -> frozenset[int]:
-    return frozenset(np.frombuffer(blob, dtype=np.uint32).tolist())
-
-
-FINGERPRINT_COLUMNS = (
+MEMBER_COLUMNS = (
     ArticleRow.member,
     ArticleRow.group_id,
     ArticleRow.content_hash,
     ArticleRow.shingles,
     ArticleRow.minhash,
     ArticleRow.words,
+    ArticleRow.sketch,
+    ArticleRow.furniture,
+    ArticleRow.site,
+    ArticleRow.title,
 )
 
 
-class FingerprintRow(NamedTuple):
+class MemberRow(NamedTuple):
+    """What copy detection needs of a stored article."""
+
     member: int
     group_id: int
     content_hash: str
     shingles: bytes
     minhash: bytes
     words: int
+    sketch: bytes | None
+    furniture: bytes | None
+    site: str | None
+    title: str | None
+
+
+def dialect_of(session: Session) -> Any:
+    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
 
 
 def connect(url: str) -> Engine:
@@ -204,7 +102,7 @@ class Store:
         """Reserve ``count`` ids of a kind ('member', 'group', 'story'); returns the first."""
         tables = {"member": ArticleRow.member, "group": GroupRow.id, "story": StoryRow.id}
         with self.session() as s:
-            dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+            dialect = dialect_of(s)
             start = (s.scalar(select(func.max(tables[name]))) or 0) + 1
             s.execute(
                 dialect.insert(SequenceRow).values(name=name, next=start).on_conflict_do_nothing()
@@ -268,27 +166,27 @@ class Store:
             )
             return [(int(a), int(b)) for a, b in s.execute(query.limit(limit).offset(offset)).all()]
 
-    def fingerprints_of(self, members: Sequence[int]) -> list[FingerprintRow]:
+    def members_of(self, members: Sequence[int]) -> list[MemberRow]:
         """What copy detection needs of these articles (those still stored)."""
-        rows: list[FingerprintRow] = []
+        rows: list[MemberRow] = []
         with self.session() as s:
             for start in range(0, len(members), 5000):
                 chunk = list(members[start : start + 5000])
-                query = select(*FINGERPRINT_COLUMNS).where(ArticleRow.member.in_(chunk))
-                rows.extend(FingerprintRow(*row) for row in s.execute(query).all())
+                query = select(*MEMBER_COLUMNS).where(ArticleRow.member.in_(chunk))
+                rows.extend(MemberRow._make(row) for row in s.execute(query).all())
         return rows
 
-    def iter_fingerprints(self, batch: int = 5000) -> Iterator[FingerprintRow]:
+    def iter_members(self, batch: int = 5000) -> Iterator[MemberRow]:
         """What copy detection needs of every article, in arrival order, a batch at a time."""
         last = 0
         while True:
             with self.session() as s:
                 query = (
-                    select(*FINGERPRINT_COLUMNS)
+                    select(*MEMBER_COLUMNS)
                     .where(ArticleRow.member > last)
                     .order_by(ArticleRow.member)
                 )
-                rows = [FingerprintRow(*row) for row in s.execute(query.limit(batch)).all()]
+                rows = [MemberRow._make(row) for row in s.execute(query.limit(batch)).all()]
             if not rows:
                 return
             yield from rows
@@ -338,20 +236,6 @@ class Store:
                 rows.update({int(i): v for i, v in s.execute(query).all() if v is not None})
         return np.stack([vector_of(rows[i]) for i in ids])
 
-    def block_counts(self, hashes: set[int]) -> dict[int, int]:
-        """In how many distinct groups each of these blocks was seen."""
-        counts: dict[int, int] = {}
-        keys = sorted(hashes)
-        with self.session() as s:
-            for start in range(0, len(keys), 500):
-                query = (
-                    select(BlockGroupRow.key_hash, func.count())
-                    .where(BlockGroupRow.key_hash.in_(keys[start : start + 500]))
-                    .group_by(BlockGroupRow.key_hash)
-                )
-                counts.update({int(k): int(n) for k, n in s.execute(query).all()})
-        return counts
-
     def member_keys(
         self, groups: Iterable[int]
     ) -> list[tuple[int, str, datetime | None, int, int]]:
@@ -393,6 +277,20 @@ class Store:
                     GroupRow.id.in_(list(ids[start : start + 5000]))
                 )
                 out.update({int(g): (v, m) for g, v, m in s.execute(query).all()})
+        return out
+
+    def vectors_by_key(self, ids: Sequence[int], version: str) -> dict[str, np.ndarray]:
+        """The current vectors of these groups by what they were made from (``vector_key``)."""
+        out: dict[str, np.ndarray] = {}
+        with self.session() as s:
+            for start in range(0, len(ids), 5000):
+                query = select(GroupRow.vector_key, GroupRow.vector).where(
+                    GroupRow.id.in_(list(ids[start : start + 5000])),
+                    GroupRow.vector_version == version,
+                    GroupRow.vector.is_not(None),
+                    GroupRow.vector_key.is_not(None),
+                )
+                out.update({str(k): vector_of(v) for k, v in s.execute(query).all() if v})
         return out
 
     def inputs(self, members: Sequence[int]) -> dict[int, ArticleRow]:

@@ -1,0 +1,216 @@
+"""Copy components over a whole corpus, independent of its order.
+
+Two texts are linked when one is a copy of the other: the same content hash, or an LSH band
+collision that the caller's link test confirms (``CopyTest``: the smaller text lies mostly
+in the larger, ``containment``, and the shared text is a real part of the larger too,
+``overlap``, so a teaser quoting a short article inside a long page is no copy of it).
+
+Components do not chain through a page that quotes several unrelated texts. Each page's
+links are grouped into *regions*: links whose shared shingles overlap cover one stretch of
+the page (a trimmed copy and the full text share their opening; two fragments of one story
+overlap where they meet). A page whose links fall into several disjoint regions quotes
+several texts: it keeps the links of its dominant region when that covers more of the
+page than all the others together, and none otherwise. A link survives when both of its
+ends keep it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+REGION_OVERLAP = 0.1  # two links share a region when their shared shingles overlap this much
+
+
+def _mixers(rows: int) -> np.ndarray:
+    """Odd 64-bit multipliers that fold a band's ``rows`` values into one bucket key."""
+    return np.random.default_rng(20261129).integers(
+        1, 2**63, size=rows, dtype=np.uint64
+    ) | np.uint64(1)
+
+
+def band_keys(minhashes: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """uint64 bucket key per (text, band): texts agreeing on a whole band collide."""
+    n = len(minhashes)
+    keys = np.zeros((n, bands), dtype=np.uint64)
+    mixers = _mixers(rows)
+    salts = np.arange(bands, dtype=np.uint64) * np.array([0x9E3779B97F4A7C15], dtype=np.uint64)
+    for band in range(bands):
+        block = minhashes[:, band * rows : (band + 1) * rows].astype(np.uint64)
+        keys[:, band] = (block * mixers[: block.shape[1]]).sum(axis=1, dtype=np.uint64)
+    return keys ^ salts[None, :]
+
+
+def band_buckets(
+    minhashes: np.ndarray, bands: int, rows: int, max_bucket: int, rank: np.ndarray
+) -> Iterator[np.ndarray]:
+    """Items colliding on a band (the LSH candidates), bucket by bucket. A bucket larger
+    than ``max_bucket`` yields the ``max_bucket`` items of lowest ``rank`` (a key that does
+    not depend on arrival order)."""
+    keys = band_keys(minhashes, bands, rows)
+    for band in range(bands):
+        column = keys[:, band]
+        order = np.argsort(column, kind="stable")
+        edges = np.flatnonzero(np.diff(column[order])) + 1
+        for bucket in np.split(order, edges):
+            if len(bucket) > 1:
+                if len(bucket) > max_bucket:
+                    bucket = bucket[np.argsort(rank[bucket], kind="stable")[:max_bucket]]
+                yield np.sort(bucket)
+
+
+class UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n, dtype=np.int64)
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = int(self.parent[root])
+        while self.parent[i] != root:
+            self.parent[i], i = root, int(self.parent[i])
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def labels(self) -> np.ndarray:
+        """Dense labels 0..k-1, numbered by each component's first item."""
+        roots = np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
+        _, first, inverse = np.unique(roots, return_index=True, return_inverse=True)
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[np.argsort(first)] = np.arange(len(first))
+        return rank[inverse]
+
+
+@dataclass(frozen=True)
+class CopyTest:
+    """When two shingle sets are copies of one text."""
+
+    containment: float
+    overlap: float
+    min_shingles: int
+
+    def scores(self, a: np.ndarray, b: np.ndarray) -> tuple[int, float, float]:
+        """(shared shingles, share of the smaller set, share of the larger set)."""
+        small, large = (a, b) if len(a) <= len(b) else (b, a)
+        if len(small) == 0:
+            return 0, 0.0, 0.0
+        common = len(np.intersect1d(small, large, assume_unique=True))
+        return common, common / len(small), common / len(large)
+
+    def linked(self, a: np.ndarray, b: np.ndarray) -> tuple[bool, float]:
+        """Whether ``a`` and ``b`` are copies, and the containment that decided."""
+        if min(len(a), len(b)) < self.min_shingles:
+            return False, 0.0
+        _, small, large = self.scores(a, b)
+        return small >= self.containment and large >= self.overlap, small
+
+
+def _regions(
+    own: np.ndarray, others: Sequence[np.ndarray], ranks: Sequence[int]
+) -> list[tuple[list[int], int]]:
+    """Links of one page grouped by the stretch of the page they share: (links, shingles of
+    the page the region covers), largest region first."""
+    masks = [np.isin(own, other, assume_unique=True) for other in others]
+    regions: list[tuple[list[int], np.ndarray]] = []
+    for n in sorted(range(len(masks)), key=lambda i: (-int(masks[i].sum()), ranks[i])):
+        mask = masks[n]
+        size = int(mask.sum())
+        home = None
+        for r, (_links, cover) in enumerate(regions):
+            if int((cover & mask).sum()) >= REGION_OVERLAP * min(size, int(cover.sum())):
+                home = r
+                break
+        if home is None:
+            regions.append(([n], mask.copy()))
+        else:
+            links, cover = regions[home]
+            links.append(n)
+            cover |= mask
+    out = [(links, int(cover.sum())) for links, cover in regions]
+    return sorted(out, key=lambda item: -item[1])
+
+
+def kept_links(own: np.ndarray, others: Sequence[np.ndarray], ranks: Sequence[int]) -> list[int]:
+    """Which of one page's links it keeps: all when they cover one region; the dominant
+    region's when it covers more than the other regions together; none otherwise."""
+    if len(others) < 2:
+        return list(range(len(others)))
+    regions = _regions(own, others, ranks)
+    if len(regions) == 1:
+        return regions[0][0]
+    top, rest = regions[0][1], sum(size for _, size in regions[1:])
+    return regions[0][0] if top > rest else []
+
+
+Link = Callable[[int, int], "tuple[bool, float]"]
+
+
+def copy_links(
+    minhashes: np.ndarray,
+    rank: np.ndarray,
+    link: Link,
+    *,
+    bands: int,
+    rows: int,
+    max_bucket: int,
+) -> dict[tuple[int, int], float]:
+    """LSH candidates confirmed by ``link`` (a < b), with the containment of each."""
+    links: dict[tuple[int, int], float] = {}
+    checked: set[tuple[int, int]] = set()
+    for bucket in band_buckets(minhashes, bands, rows, max_bucket, rank):
+        items = bucket.tolist()
+        for x in range(len(items)):
+            for y in range(x + 1, len(items)):
+                pair = (items[x], items[y])
+                if pair in checked:
+                    continue
+                checked.add(pair)
+                ok, score = link(*pair)
+                if ok:
+                    links[pair] = score
+    return links
+
+
+def copy_components(
+    hashes: Sequence[str],
+    shingles: Sequence[np.ndarray],
+    minhashes: np.ndarray,
+    link: Link,
+    *,
+    bands: int,
+    rows: int,
+    max_bucket: int = 64,
+) -> np.ndarray:
+    """Duplicate-group label per text: components of exact copies and of near-copy links
+    (LSH candidates that ``link`` confirms) that both ends keep."""
+    n = len(hashes)
+    uf = UnionFind(n)
+    first: dict[str, int] = {}
+    for i, digest in enumerate(hashes):
+        if len(shingles[i]):
+            uf.union(first.setdefault(digest, i), i)
+    rank = np.array(
+        [int(h[:15], 16) if h else 0 for h in hashes], dtype=np.int64
+    )  # order-free tie-break for oversized buckets
+    links = copy_links(minhashes, rank, link, bands=bands, rows=rows, max_bucket=max_bucket)
+    links = {(a, b): s for (a, b), s in links.items() if hashes[a] != hashes[b]}
+    around: dict[int, list[int]] = {}
+    for a, b in links:
+        around.setdefault(a, []).append(b)
+        around.setdefault(b, []).append(a)
+    keeps: dict[int, set[int]] = {}
+    for node, others in around.items():
+        chosen = kept_links(
+            shingles[node], [shingles[o] for o in others], [int(rank[o]) for o in others]
+        )
+        keeps[node] = {others[i] for i in chosen}
+    for a, b in links:
+        if b in keeps[a] and a in keeps[b]:
+            uf.union(a, b)
+    return uf.labels()

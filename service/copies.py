@@ -1,0 +1,343 @@
+"""The copy relation between two pages, and copies as they arrive.
+
+One rule decides whether two pages are copies of one text, for the batch components
+(``index.copy_graph``) and for the live service (``CopyIndex``) alike:
+
+- the pages are compared on their kept text (no in-page flags, no furniture);
+- a list entry of one page that quotes the other's headline (an entry carrying most of it,
+  or the headline line and the teaser after it) is left out: "most read" and "related"
+  lists quote other articles without being copies of them. A headline cut from the page's
+  own text (a copy's headline taken from its lead) marks no quotation;
+- two pages of one site are compared on what the site does not repeat on its other pages,
+  so that a template, however large, makes no copy;
+- then ``CopyTest``: the smaller text mostly inside the larger, and the shared text a real
+  part of the larger too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.copy_graph import CopyTest, band_keys, kept_links
+from service.config import CopyRules
+from service.sketch import Fingerprint, Sketch, block_shingles, shared
+from service.text import key_hash, words_of
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A page's headline as a list entry elsewhere would quote it: its shingles, and
+    whether it is cut from the page's own text (then it marks no quotation)."""
+
+    key: int  # the headline line's block key
+    shingles: np.ndarray
+    own: bool
+
+
+NO_HEADLINE = Headline(0, np.zeros(0, dtype=np.uint32), True)
+
+
+def headline_of(title: str | None, sketch: Sketch, shingle_words: int) -> Headline:
+    words = words_of(title or "")
+    if not words:
+        return NO_HEADLINE
+    key = key_hash(" ".join(words))
+    shingles = block_shingles(words, shingle_words)
+    body = sketch.shingle_set((sketch.keys != key) & ~sketch.listed)  # not its headline line,
+    own = bool(np.isin(shingles, body).mean() >= 0.5)  # nor its own "most read" entry
+    return Headline(key, shingles, own)
+
+
+def _shared_share(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of ``a`` found in ``b``."""
+    return float(np.isin(a, b).mean()) if len(a) else 0.0
+
+
+@dataclass(frozen=True)
+class CopyView:
+    """What the copy rule looks at on one page."""
+
+    sketch: Sketch
+    kept: np.ndarray  # bool per block
+    shingles: np.ndarray  # of the kept blocks
+    site: int | None
+    repeated: np.ndarray  # bool per block: the site repeats it on another of its pages
+    headline: Headline
+
+
+def view_of(
+    sketch: Sketch, kept: np.ndarray, site: int | None, repeated: np.ndarray, headline: Headline
+) -> CopyView:
+    return CopyView(sketch, kept, sketch.shingle_set(kept), site, repeated, headline)
+
+
+def _entries(
+    sketch: Sketch, hits: np.ndarray, needed: float, text: np.ndarray, line: np.ndarray
+) -> np.ndarray:
+    """Blocks carrying most of a headline (``hits`` of its shingles per block, ``needed``
+    for most), and the teaser after a block that is the headline alone (mostly the
+    headline, or exactly its words: ``line``): the next block, when most of it is the
+    quoted page's ``text``."""
+    sizes = np.diff(sketch.bounds)
+    entry = (hits >= needed) | line
+    alone = entry & ((hits >= 0.5 * np.maximum(sizes, 1)) | line)
+    after = np.zeros(len(entry), dtype=bool)
+    for block in np.flatnonzero(alone[:-1]) + 1:
+        own = sketch.shingles[sketch.bounds[block] : sketch.bounds[block + 1]]
+        after[block] = len(own) > 0 and _shared_share(own, text) >= 0.5
+    return entry | after
+
+
+def _block_of(sketch: Sketch) -> np.ndarray:
+    return np.repeat(np.arange(len(sketch)), np.diff(sketch.bounds))
+
+
+def _quotes(page: Headline, other: Headline) -> bool:
+    """Whether a page under headline ``page`` can quote ``other``: not its own headline
+    under a variant (a copy), and not a headline cut from the other's own text."""
+    if other.own or other.key == 0 or other.key == page.key:
+        return False
+    return _shared_share(other.shingles, page.shingles) < 0.5
+
+
+def quoting(page: CopyView, other: CopyView) -> np.ndarray:
+    """Blocks of ``page`` that quote ``other``: list entries carrying most of its headline,
+    and the teaser line after an entry that is the headline alone."""
+    line = other.headline
+    if not _quotes(page.headline, line):
+        return np.zeros(len(page.kept), dtype=bool)
+    found = np.isin(page.sketch.shingles, line.shingles)
+    hits = np.bincount(_block_of(page.sketch)[found], minlength=len(page.kept))
+    return _entries(
+        page.sketch, hits, 0.5 * len(line.shingles), other.shingles, page.sketch.keys == line.key
+    )
+
+
+class Headlines:
+    """The headlines of a corpus (or of the pages stored so far), to find the list entries
+    of a page that quote other pages ("most read", "related", "trending")."""
+
+    def __init__(self) -> None:
+        self._owners: dict[int, list[int]] = {}
+        self._by_key: dict[int, list[int]] = {}
+        self._lines: dict[int, Headline] = {}
+        self._texts: dict[int, np.ndarray] = {}
+
+    def add(self, owner: int, line: Headline, text: np.ndarray) -> None:
+        """Index the headline of page ``owner`` (its ``text``: the page's shingles)."""
+        if line.own or line.key == 0:
+            return
+        self._lines[owner] = line
+        self._texts[owner] = text
+        self._by_key.setdefault(line.key, []).append(owner)
+        for shingle in line.shingles.tolist():
+            self._owners.setdefault(shingle, []).append(owner)
+
+    def remove(self, owner: int) -> None:
+        line = self._lines.pop(owner, None)
+        self._texts.pop(owner, None)
+        if line is None:
+            return
+        same = self._by_key.get(line.key, [])
+        if owner in same:
+            same.remove(owner)
+        if not same:
+            self._by_key.pop(line.key, None)
+        for shingle in line.shingles.tolist():
+            owners = self._owners.get(shingle, [])
+            if owner in owners:
+                owners.remove(owner)
+            if not owners:
+                self._owners.pop(shingle, None)
+
+    def text(self, owner: int) -> np.ndarray:
+        """The shingles a headline's page was indexed with."""
+        return self._texts[owner]
+
+    def candidates(
+        self, sketch: Sketch, headline: Headline, owner: int | None = None
+    ) -> dict[int, np.ndarray]:
+        """Per other page whose headline this page (``owner``) carries in a list entry,
+        the blocks doing so."""
+        n = len(sketch)
+        out: dict[int, np.ndarray] = {}
+        if not self._lines:
+            return out
+        hits: dict[int, list[int]] = {}
+        for block, shingle in zip(
+            _block_of(sketch).tolist(), sketch.shingles.tolist(), strict=True
+        ):
+            for other in self._owners.get(shingle, ()):
+                hits.setdefault(other, []).append(block)
+        lines: dict[int, list[int]] = {}
+        for block, key in enumerate(sketch.keys.tolist()):
+            for other in self._by_key.get(key, ()):
+                lines.setdefault(other, []).append(block)
+        for other in set(hits) | set(lines):
+            line = self._lines[other]
+            if other == owner or not _quotes(headline, line):
+                continue
+            per_block = np.bincount(np.array(hits.get(other, []), dtype=np.int64), minlength=n)
+            exact = np.zeros(n, dtype=bool)
+            exact[lines.get(other, [])] = True
+            needed = max(0.5 * len(line.shingles), 1.0)
+            found = _entries(sketch, per_block, needed, self._texts[other], exact)
+            if found.any():
+                out[other] = found
+        return out
+
+
+def quoted_blocks(
+    sketch: Sketch,
+    furniture: np.ndarray,
+    found: dict[int, np.ndarray],
+    others: dict[int, np.ndarray],
+    test: CopyTest,
+    quoting_blocks: np.ndarray | None = None,
+) -> np.ndarray:
+    """The blocks of a page that quote other pages, from the ``found`` candidates (per
+    quoted page, its entries here). A page that is mostly such blocks, or shares more with
+    the quoted page than them (its text in ``others``, this page's outside its furniture
+    and ``quoting_blocks``), is a copy of it, not a list quoting it (say, a copy under a
+    headline cut from the other's lead)."""
+    mask = np.zeros(len(sketch), dtype=bool)
+    if not found:
+        return mask
+    kept = sketch.kept(furniture)
+    around = (
+        quoting_blocks if quoting_blocks is not None else np.logical_or.reduce(list(found.values()))
+    )
+    rest = sketch.shingle_set(kept & ~around)
+    for other, blocks in found.items():
+        if sketch.words(blocks & kept) >= 0.5 * sketch.words(kept):
+            continue
+        text = others[other]
+        if shared(rest, text) < max(test.min_shingles, 0.2 * len(text)):
+            mask |= blocks
+    return mask
+
+
+def quotations(
+    sketches: list[Sketch],
+    found: list[dict[int, np.ndarray]],
+    furniture: list[np.ndarray],
+    test: CopyTest,
+) -> list[np.ndarray]:
+    """``quoted_blocks`` for every page of a corpus, each quoted page taken outside its own
+    quotations and furniture."""
+    raw = [
+        np.logical_or.reduce(list(f.values())) if f else np.zeros(len(s), dtype=bool)
+        for s, f in zip(sketches, found, strict=True)
+    ]
+    rest = [s.shingle_set(s.kept(m) & ~r) for s, r, m in zip(sketches, raw, furniture, strict=True)]
+    return [
+        quoted_blocks(sketch, mask, candidates, {o: rest[o] for o in candidates}, test, r)
+        for sketch, mask, candidates, r in zip(sketches, furniture, found, raw, strict=True)
+    ]
+
+
+class CopyRelation:
+    """Whether two pages are copies of one text, and the containment that decided."""
+
+    def __init__(self, rules: CopyRules) -> None:
+        self.test = CopyTest(rules.containment, rules.overlap, rules.min_shingles)
+
+    @staticmethod
+    def _compared(page: CopyView, drop: np.ndarray) -> np.ndarray:
+        if not (drop & page.kept).any():
+            return page.shingles
+        return page.sketch.shingle_set(page.kept & ~drop)
+
+    def link(self, a: CopyView, b: CopyView) -> tuple[bool, float]:
+        drop_a, drop_b = quoting(a, b), quoting(b, a)
+        if a.site is not None and a.site == b.site:
+            drop_a, drop_b = drop_a | a.repeated, drop_b | b.repeated
+        return self.test.linked(self._compared(a, drop_a), self._compared(b, drop_b))
+
+
+@dataclass(frozen=True)
+class CopyMatch:
+    """The group a text joined, through which member, and the containment that decided."""
+
+    group: int
+    member: int
+    similarity: float
+
+
+class CopyIndex:
+    """The pages seen so far, by member, each tagged with its group: an arriving page joins
+    the group of its best copy (same content hash, or an LSH candidate the copy relation
+    confirms); when its links fall into disjoint regions it keeps only its dominant one,
+    as in the batch."""
+
+    def __init__(self, rules: CopyRules) -> None:
+        self._rules = rules
+        self._relation = CopyRelation(rules)
+        self._buckets: dict[int, set[int]] = {}
+        self._keys: dict[int, np.ndarray] = {}
+        self._by_hash: dict[str, int] = {}
+        self._hash_of: dict[int, str] = {}
+        self._views: dict[int, CopyView] = {}
+        self._group: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._group)
+
+    def __contains__(self, member: object) -> bool:
+        return member in self._group
+
+    def _band_keys(self, fp: Fingerprint) -> np.ndarray:
+        bands, rows = self._rules.bands
+        return band_keys(fp.minhash[None, :], bands, rows)[0]
+
+    def match(self, fp: Fingerprint, view: CopyView) -> CopyMatch | None:
+        """The best stored copy of the page, or None when it is a new text."""
+        if fp.words == 0 or len(fp.shingles) == 0:
+            return None
+        exact = self._by_hash.get(fp.content_hash)
+        if exact is not None:
+            return CopyMatch(self._group[exact], exact, 1.0)
+        found: set[int] = set()
+        for key in self._band_keys(fp).tolist():
+            found |= self._buckets.get(key, set())
+        linked: list[tuple[int, float]] = []
+        for member in sorted(found):
+            ok, score = self._relation.link(view, self._views[member])
+            if ok:
+                linked.append((member, score))
+        if not linked:
+            return None
+        kept = kept_links(
+            fp.shingles, [self._views[m].shingles for m, _ in linked], [m for m, _ in linked]
+        )
+        best = max((linked[i] for i in kept), key=lambda item: (item[1], -item[0]), default=None)
+        return None if best is None else CopyMatch(self._group[best[0]], best[0], best[1])
+
+    def add(self, member: int, group: int, fp: Fingerprint, view: CopyView) -> None:
+        """Record a page as member ``member`` of ``group``; an empty text is never matched."""
+        self._group[member] = group
+        if fp.words == 0 or len(fp.shingles) == 0:
+            return
+        self._by_hash.setdefault(fp.content_hash, member)
+        self._hash_of[member] = fp.content_hash
+        self._views[member] = view
+        keys = self._band_keys(fp)
+        self._keys[member] = keys
+        for key in keys.tolist():
+            self._buckets.setdefault(key, set()).add(member)
+
+    def remove(self, member: int) -> None:
+        """Forget a member; its group lives on in its other members."""
+        self._group.pop(member, None)
+        self._views.pop(member, None)
+        for key in self._keys.pop(member, np.zeros(0, dtype=np.uint64)).tolist():
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket.discard(member)
+                if not bucket:
+                    del self._buckets[key]
+        digest = self._hash_of.pop(member, None)
+        if digest is not None and self._by_hash.get(digest) == member:
+            del self._by_hash[digest]

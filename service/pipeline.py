@@ -1,0 +1,612 @@
+"""The one pipeline: prepare -> furniture -> fingerprints -> copies -> embeddings -> stories.
+
+Every caller goes through here. ``newsdedup cluster`` and ``POST /v1/cluster`` run the
+batch form over a corpus (``cluster_corpus`` over ``cluster_items``); the nightly reindex
+runs the same ``cluster_items`` over the stored window, so it reaches the partition
+``cluster`` gives on the same articles in any arrival order; the live service runs the
+streaming form (``Stream``): the greedy approximation of the batch result that the
+reindex brings back to it.
+
+Batch: list entries quoting other pages' headlines, each site's template and the web's
+furniture are learned together with the copy groups until they agree
+(``furniture.learn``); duplicate groups are the copy components; each group's
+representative is its canonical member (earliest published, ties to the longest, then the
+smallest id: nothing depends on arrival order); stories are average-link clusters of the
+representatives' vectors.
+
+Stream: an arriving page's quotations come from the headlines stored so far, its furniture
+from the distinct-group counts in the store (the page is one more group for a block unless
+it turns out to copy a group the block was seen in); it joins its best stored copy or opens
+a group, whose first member is embedded and placed in its nearest neighbour's story.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+
+from index.copy_graph import copy_components
+from index.vector_index import FaissIndex, VectorIndex, build_index, plan_for
+from service.answer import ArticleAnswer, FlagOut
+from service.article import Article
+from service.config import PipelineConfig
+from service.copies import (
+    CopyIndex,
+    CopyMatch,
+    CopyRelation,
+    CopyView,
+    Headline,
+    Headlines,
+    headline_of,
+    quotations,
+    quoted_blocks,
+)
+from service.embedding import Embedder
+from service.flags import Flag, boilerplate_flags
+from service.furniture import (
+    Decision,
+    Seen,
+    decide,
+    infer_sites,
+    learn,
+    site_key,
+    site_of,
+    site_repeats,
+)
+from service.prepare import Page, prepare
+from service.sketch import Fingerprint, MinHasher, Sketch, fingerprint, shared, sketch_of
+from service.stories import StoryIndex, label_all, story_partition
+
+# -- items ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One article on its way through: its sketch, and its prepared page when the text is
+    at hand (the reindex works from stored sketches and prepares a page only when needed)."""
+
+    id: str
+    site: int | None
+    published_at: datetime | None
+    title: str | None
+    sketch: Sketch
+    headline: Headline
+    page: Page | None = None
+
+
+def item_of(article: Article, config: PipelineConfig) -> Item:
+    """Prepare an article: its page (blocks and in-page flags) and sketch."""
+    page = prepare(article, config.page)
+    sketch = sketch_of(page.blocks, page.dropped, config.copies.shingle_words)
+    return Item(
+        article.id,
+        site_key(site_of(article.source, article.url)),
+        article.published_at,
+        page.title,
+        sketch,
+        headline_of(page.title, sketch, config.copies.shingle_words),
+        page,
+    )
+
+
+def canonical_key(published_at: datetime | None, words: int, article_id: str) -> tuple:  # type: ignore[type-arg]
+    """Sort key of a group's members: earliest published first (undated last), ties to the
+    longest text, then to the smallest id, so the choice never depends on arrival order."""
+    when = published_at.timestamp() if published_at else float("inf")
+    return when, -words, article_id
+
+
+def lead_key(title: str | None, sketch: Sketch, kept: np.ndarray, words: int, version: str) -> str:
+    """What decides the text the model reads for a page: the model version, its title and
+    the kept blocks the lead reaches. A stored vector is reused while this holds."""
+    sizes = sketch.sizes[kept]
+    reach = int(np.searchsorted(np.cumsum(sizes), words + (int(sizes[0]) if len(sizes) else 0)))
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update((version + "\n" + (title or "") + "\n").encode())
+    digest.update(sketch.keys[kept][: reach + 1].tobytes())
+    return digest.hexdigest()
+
+
+def flags_of(page: Page, furniture: np.ndarray, counts: np.ndarray) -> list[Flag]:
+    """The page's own flags and its furniture (blocks its own flags do not cover), in page
+    order. A furniture block with no count is a list entry quoting another page."""
+    extra = boilerplate_flags(page.blocks, furniture, counts)
+    return sorted([*page.flags, *extra], key=lambda f: f.spans[0])
+
+
+class Vectors(Protocol):
+    """Vectors for group representatives: embedded, or reused when still current."""
+
+    def vectors(
+        self, items: Sequence[Item], kept: Sequence[np.ndarray]
+    ) -> list[np.ndarray | None]: ...
+
+
+@dataclass
+class Embedding:
+    """Vectors made by the model from each item's title and lead, in batches sorted by id,
+    so the batches (and so the int8 model's vectors) do not depend on arrival order."""
+
+    embedder: Embedder
+    lead_words: int
+    batch: int = 256
+    embedded: int = 0
+
+    def vectors(self, items: Sequence[Item], kept: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+        leads = []
+        for item, mask in zip(items, kept, strict=True):
+            if item.page is None:
+                raise ValueError(f"article '{item.id}' has no prepared page to embed")
+            leads.append(item.page.lead(self.lead_words, mask))
+        out: list[np.ndarray | None] = [None] * len(items)
+        todo = sorted(
+            (i for i, lead in enumerate(leads) if lead.strip()), key=lambda i: items[i].id
+        )
+        for start in range(0, len(todo), self.batch):
+            chunk = todo[start : start + self.batch]
+            embedded = self.embedder.embed([leads[i] for i in chunk])
+            for i, vector in zip(chunk, embedded, strict=True):
+                out[i] = vector
+        self.embedded += len(todo)
+        return out
+
+
+# -- batch ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one item went in a batch run (group and story labels are local to the run)."""
+
+    group: int
+    story: int
+    is_duplicate: bool
+    similarity: float | None
+    decision: Decision
+    fingerprint: Fingerprint
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Placements in input order; per group label its canonical member (an item index),
+    and its vector when it has one."""
+
+    placements: list[Placement]
+    canonical: dict[int, int]
+    vectors: dict[int, np.ndarray]
+
+
+class _Fingerprints:
+    """Fingerprints of items under furniture masks, each computed once per mask."""
+
+    def __init__(self, items: Sequence[Item], minhasher: MinHasher) -> None:
+        self._items = items
+        self._minhasher = minhasher
+        self._cache: dict[int, tuple[bytes, Fingerprint]] = {}
+
+    def __call__(self, i: int, furniture: np.ndarray) -> Fingerprint:
+        key = furniture.tobytes()
+        hit = self._cache.get(i)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        sketch = self._items[i].sketch
+        fp = fingerprint(sketch, sketch.kept(furniture), self._minhasher)
+        self._cache[i] = (key, fp)
+        return fp
+
+
+def copy_labels(
+    fps: Sequence[Fingerprint], views: Sequence[CopyView], config: PipelineConfig
+) -> np.ndarray:
+    """Duplicate-group label per page: the copy components."""
+    rules = config.copies
+    bands, rows = rules.bands
+    if not fps:
+        return np.zeros(0, dtype=np.int64)
+    relation = CopyRelation(rules)
+    return copy_components(
+        [fp.content_hash for fp in fps],
+        [fp.shingles for fp in fps],
+        np.stack([fp.minhash for fp in fps]),
+        lambda a, b: relation.link(views[a], views[b]),
+        bands=bands,
+        rows=rows,
+        max_bucket=rules.max_bucket,
+    )
+
+
+def cluster_items(
+    items: Sequence[Item], config: PipelineConfig, vectors: Vectors, flat_max: int = 50_000
+) -> BatchResult:
+    """Both levels for a whole corpus, independent of its order."""
+    if not items:
+        return BatchResult([], {}, {})
+    prints = _Fingerprints(items, MinHasher(config.copies.num_perm))
+    sketches = [it.sketch for it in items]
+    sites = infer_sites(sketches, [it.site for it in items], config.furniture)
+    repeated = site_repeats(sketches, sites)
+    headlines = Headlines()
+    for i, it in enumerate(items):
+        headlines.add(i, it.headline, it.sketch.shingle_set(it.sketch.kept()))
+    found = [headlines.candidates(it.sketch, it.headline, i) for i, it in enumerate(items)]
+    test = CopyRelation(config.copies).test
+
+    def quotes(furniture: list[np.ndarray]) -> list[np.ndarray]:
+        return quotations(sketches, found, furniture, test)
+
+    def labels_of(masks: Sequence[np.ndarray]) -> tuple[list[Fingerprint], np.ndarray]:
+        fps = [prints(i, m) for i, m in enumerate(masks)]
+        views = [
+            CopyView(it.sketch, it.sketch.kept(m), fp.shingles, site, r, it.headline)
+            for it, m, fp, r, site in zip(items, masks, fps, repeated, sites, strict=True)
+        ]
+        return fps, copy_labels(fps, views, config)
+
+    def group(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        fps, labels = labels_of(masks)
+        counted = np.array(
+            [len(fp.shingles) >= config.furniture.min_shingles for fp in fps], dtype=bool
+        )
+        return labels, counted
+
+    decisions = learn(sketches, sites, config.furniture, group, quotes)
+    decisions = [
+        Decision(d.furniture & ~it.sketch.inpage, d.counts, d.lead)
+        for d, it in zip(decisions, items, strict=True)
+    ]
+    fps, labels = labels_of([d.furniture for d in decisions])
+    canonical: dict[int, int] = {}
+    for i, label in enumerate(labels.tolist()):
+        held = canonical.get(label)
+        key = canonical_key(items[i].published_at, fps[i].words, items[i].id)
+        if held is None or key < canonical_key(
+            items[held].published_at, fps[held].words, items[held].id
+        ):
+            canonical[label] = i
+    groups = sorted(canonical)
+    reps = [canonical[g] for g in groups]
+    made = vectors.vectors(
+        [items[r] for r in reps], [items[r].sketch.kept(decisions[r].furniture) for r in reps]
+    )
+    with_vector = [(g, v) for g, v in zip(groups, made, strict=True) if v is not None]
+    story_of, closest = _stories(with_vector, _spans(labels, items), config, flat_max)
+    story_of = label_all(story_of, groups)
+    placements = []
+    for i, label in enumerate(labels.tolist()):
+        rep = canonical[label]
+        if i == rep:
+            similarity = closest.get(label)
+        else:
+            a, b = fps[i].shingles, fps[rep].shingles
+            small = min(len(a), len(b))
+            similarity = round(shared(a, b) / small, 4) if small else 1.0
+        placements.append(
+            Placement(label, story_of[label], i != rep, similarity, decisions[i], fps[i])
+        )
+    return BatchResult(placements, canonical, dict(with_vector))
+
+
+def _spans(labels: np.ndarray, items: Sequence[Item]) -> dict[int, tuple[datetime, datetime]]:
+    spans: dict[int, tuple[datetime, datetime]] = {}
+    for label, item in zip(labels.tolist(), items, strict=True):
+        when = item.published_at
+        if when is not None:
+            span = spans.get(label)
+            spans[label] = (min(span[0], when), max(span[1], when)) if span else (when, when)
+    return spans
+
+
+def _stories(
+    with_vector: Sequence[tuple[int, np.ndarray]],
+    spans: dict[int, tuple[datetime, datetime]],
+    config: PipelineConfig,
+    flat_max: int,
+) -> tuple[dict[int, int], dict[int, float | None]]:
+    if not with_vector:
+        return {}, {}
+    matrix = np.stack([v for _, v in with_vector]).astype(np.float32)
+    ids = np.arange(len(with_vector), dtype=np.int64)
+    index = build_index(ids, matrix, plan_for(len(ids), flat_max), matrix.shape[1])
+    labels, best = story_partition(
+        index, matrix, [spans.get(g) for g, _ in with_vector], config.stories
+    )
+    keys = [g for g, _ in with_vector]
+    return (
+        {g: int(s) for g, s in zip(keys, labels.tolist(), strict=True)},
+        dict(zip(keys, best, strict=True)),
+    )
+
+
+@dataclass(frozen=True)
+class CorpusRun:
+    """A corpus clustered in one run: pages, the blocks each keeps to compare, and answers,
+    in input order."""
+
+    pages: list[Page]
+    kept: list[np.ndarray]
+    answers: list[ArticleAnswer]
+    embedded: int
+
+    def clean_text(self, i: int) -> str:
+        return clean_text(self.pages[i], self.kept[i])
+
+
+def clean_text(page: Page, kept: np.ndarray) -> str:
+    """The page without its flagged blocks, one block a line."""
+    return "\n".join(b.text for b in page.blocks if kept[b.index])
+
+
+def _numbering(labels: Iterable[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for label in labels:
+        out.setdefault(label, len(out) + 1)
+    return out
+
+
+Progress = Callable[[Iterable[Article], str, int], Iterable[Article]]
+
+
+def cluster_corpus(
+    articles: Sequence[Article],
+    config: PipelineConfig,
+    embedder: Embedder,
+    progress: Progress | None = None,
+) -> CorpusRun:
+    """``newsdedup cluster`` and ``POST /v1/cluster``: both levels and all flags for every
+    article; group and story ids are numbered from 1 in order of first appearance."""
+    shown = progress(articles, "preparing", len(articles)) if progress else articles
+    items = [item_of(a, config) for a in shown]
+    embedding = Embedding(embedder, config.lead_words, config.embed_batch)
+    result = cluster_items(items, config, embedding)
+    group_ids = _numbering(p.group for p in result.placements)
+    story_ids = _numbering(p.story for p in result.placements)
+    kept: list[np.ndarray] = []
+    pages: list[Page] = []
+    answers = []
+    for item, p in zip(items, result.placements, strict=True):
+        assert item.page is not None
+        pages.append(item.page)
+        kept.append(item.sketch.kept(p.decision.furniture))
+        flags = flags_of(item.page, p.decision.furniture, p.decision.counts)
+        answers.append(
+            ArticleAnswer(
+                id=item.id,
+                duplicate_group=group_ids[p.group],
+                canonical_id=items[result.canonical[p.group]].id,
+                story=story_ids[p.story],
+                is_duplicate=p.is_duplicate,
+                similarity=p.similarity,
+                flags=[FlagOut.of(f) for f in flags],
+            )
+        )
+    return CorpusRun(pages, kept, answers, embedding.embedded)
+
+
+# -- stream -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where one arriving article went, and what the store keeps of it."""
+
+    member: int
+    group: int
+    story: int
+    is_duplicate: bool
+    similarity: float | None
+    decision: Decision = field(repr=False, compare=False)
+    fingerprint: Fingerprint = field(repr=False, compare=False)
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+    lead_key: str | None = field(default=None, compare=False)
+
+
+Tally = tuple[int, frozenset[int]]  # distinct groups, and which when fewer than asked
+
+
+class Counts(Protocol):
+    """Distinct groups per block key as the store knows them: overall, per (site, key), and
+    as a group's lead block; each with the groups when there are fewer than ``limit``."""
+
+    def overall(self, keys: Sequence[int], limit: int) -> dict[int, Tally]: ...
+
+    def on_site(
+        self, pairs: Sequence[tuple[int, int]], limit: int
+    ) -> dict[tuple[int, int], Tally]: ...
+
+    def leads(self, keys: Sequence[int], limit: int) -> dict[int, Tally]: ...
+
+
+@dataclass(frozen=True)
+class IdSource:
+    """Where new member, group and story ids come from: counters for a one-off run, blocks
+    reserved in the store for the service (so a reindex never reuses one)."""
+
+    member: Iterator[int]
+    group: Iterator[int]
+    story: Iterator[int]
+
+
+class _Overlay:
+    """The store's counts for one batch's blocks, plus what the batch adds as it goes."""
+
+    def __init__(self, items: Sequence[Item], counts: Counts, config: PipelineConfig) -> None:
+        rules = config.furniture
+        keys = sorted({k for it in items for k in it.sketch.keys.tolist()})
+        pairs = sorted(
+            {(it.site, k) for it in items if it.site is not None for k in it.sketch.keys.tolist()}
+        )
+        self._tallies = [
+            counts.overall(keys, rules.min_groups),
+            counts.on_site(pairs, rules.site_min_groups),
+            counts.leads(keys, 2),
+        ]
+        self._added: list[dict[object, set[int]]] = [{}, {}, {}]
+
+    def _column(
+        self, which: int, keys: list[object]
+    ) -> tuple[np.ndarray, tuple[frozenset[int], ...]]:
+        counts, groups = [], []
+        tallies: dict[object, Tally] = self._tallies[which]  # type: ignore[assignment]
+        for key in keys:
+            n, known = tallies.get(key, (0, frozenset()))
+            extra = self._added[which].get(key, set()) - known
+            counts.append(n + len(extra))
+            groups.append(known | extra)
+        return np.array(counts, dtype=np.int64), tuple(groups)
+
+    def seen(self, item: Item) -> Seen:
+        keys: list[object] = list(item.sketch.keys.tolist())
+        overall, overall_groups = self._column(0, keys)
+        pairs: list[object] = [(item.site, k) for k in keys]
+        on_site, site_groups = (
+            self._column(1, pairs)
+            if item.site is not None
+            else (np.zeros(len(keys), dtype=np.int64), tuple(frozenset() for _ in keys))
+        )
+        leads, lead_groups = self._column(2, keys)
+        return Seen(
+            overall, overall_groups, on_site, site_groups, leads, lead_groups, item.site is not None
+        )
+
+    def add(self, item: Item, group: int, lead: int) -> None:
+        for key in item.sketch.keys.tolist():
+            self._added[0].setdefault(key, set()).add(group)
+            if item.site is not None:
+                self._added[1].setdefault((item.site, key), set()).add(group)
+        if lead >= 0:
+            self._added[2].setdefault(int(item.sketch.keys[lead]), set()).add(group)
+
+
+def stored_view(view: CopyView) -> CopyView:
+    """A page as the copy index keeps it: what its site repeats is judged on arrival only."""
+    return CopyView(
+        view.sketch,
+        view.kept,
+        view.shingles,
+        view.site,
+        np.zeros(len(view.kept), bool),
+        view.headline,
+    )
+
+
+class Stream:
+    """The online state of both levels: copy detection, the headlines stored so far and the
+    story index, greedy in arrival order."""
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        embedder: Embedder,
+        version: str,
+        index: VectorIndex | None = None,
+        ids: IdSource | None = None,
+    ) -> None:
+        self.config = config
+        self.embedder = embedder
+        self.version = version
+        self.copies = CopyIndex(config.copies)
+        self.headlines = Headlines()
+        self.stories = StoryIndex(
+            index if index is not None else FaissIndex(embedder.dim), config.stories
+        )
+        self.ids = ids or IdSource(itertools.count(1), itertools.count(1), itertools.count(1))
+        self.embedded = 0
+        self._minhasher = MinHasher(config.copies.num_perm)
+        self._test = CopyRelation(config.copies).test
+
+    def _view(self, item: Item, furniture: np.ndarray, seen: Seen) -> tuple[Fingerprint, CopyView]:
+        kept = item.sketch.kept(furniture)
+        fp = fingerprint(item.sketch, kept, self._minhasher)
+        view = CopyView(item.sketch, kept, fp.shingles, item.site, seen.on_site > 0, item.headline)
+        return fp, view
+
+    def _place(
+        self, item: Item, seen: Seen
+    ) -> tuple[CopyMatch | None, Decision, Fingerprint, CopyView]:
+        """Furniture and copy match of one page: assume it is a new text, look for its copy
+        on what that leaves (or, when too little is left to tell, on what the store alone
+        calls furniture), then settle its furniture knowing which group it joins."""
+        rules = self.config.furniture
+        sketch = item.sketch
+        found = self.headlines.candidates(sketch, item.headline)
+        texts = {other: self.headlines.text(other) for other in found}
+
+        def settle(joins: int | None) -> Decision:
+            d = decide(seen, sketch, rules, joins)
+            quotes = quoted_blocks(sketch, d.furniture, found, texts, self._test)
+            return Decision((d.furniture | quotes) & ~sketch.inpage, d.counts, d.lead)
+
+        fp, view = self._view(item, settle(None).furniture, seen)
+        if len(fp.shingles) < rules.min_shingles:
+            fp, view = self._view(item, settle(-1).furniture, seen)
+        probe = self.copies.match(fp, view)
+        decision = settle(probe.group if probe else None)
+        fp, view = self._view(item, decision.furniture, seen)
+        return self.copies.match(fp, view), decision, fp, view
+
+    def assign(self, items: Sequence[Item], counts: Counts) -> list[Assignment]:
+        """Assign a batch in order; later pages may join groups opened earlier in it."""
+        overlay = _Overlay(items, counts, self.config)
+        placed = []
+        for item in items:
+            match, decision, fp, view = self._place(item, overlay.seen(item))
+            member = next(self.ids.member)
+            group = match.group if match else next(self.ids.group)
+            self.add(member, group, item, fp, view)
+            overlay.add(item, group, decision.lead)
+            placed.append((member, group, match, decision, fp))
+        fresh = [i for i, p in enumerate(placed) if p[2] is None]
+        kept = [items[i].sketch.kept(placed[i][3].furniture) for i in fresh]
+        made = Embedding(self.embedder, self.config.lead_words, self.config.embed_batch)
+        vectors = dict(zip(fresh, made.vectors([items[i] for i in fresh], kept), strict=True))
+        self.embedded += made.embedded
+        out = []
+        for i, (member, group, match, decision, fp) in enumerate(placed):
+            when = items[i].published_at
+            vector = vectors.get(i)
+            if match is None:
+                story = self.stories.assign(group, vector, when, self.ids.story.__next__)
+                similarity = story.similarity
+            else:
+                self.stories.touch(group, when)
+                similarity = round(match.similarity, 4)
+            key = None
+            if vector is not None:
+                item = items[i]
+                mask = item.sketch.kept(decision.furniture)
+                key = lead_key(item.title, item.sketch, mask, self.config.lead_words, self.version)
+            out.append(
+                Assignment(
+                    member,
+                    group,
+                    self.stories.story_of[group],
+                    match is not None,
+                    similarity,
+                    decision,
+                    fp,
+                    vector,
+                    key,
+                )
+            )
+        return out
+
+    def add(self, member: int, group: int, item: Item, fp: Fingerprint, view: CopyView) -> None:
+        """Record a page for copy detection and for the headlines later pages may quote."""
+        self.copies.add(member, group, fp, stored_view(view))
+        self.headlines.add(member, item.headline, fp.shingles)
+
+    def restore(self, member: int, group: int, fp: Fingerprint, view: CopyView) -> None:
+        """Put back a stored page (at start, or after a reindex), assigning nothing."""
+        self.copies.add(member, group, fp, view)
+        self.headlines.add(member, view.headline, fp.shingles)
+
+    def forget_member(self, member: int) -> None:
+        """Take a member out of copy detection and the headlines (a takedown)."""
+        self.copies.remove(member)
+        self.headlines.remove(member)

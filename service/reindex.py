@@ -1,0 +1,406 @@
+"""The nightly reindex: the batch pipeline over the stored window, stable ids, a new index
+version, and one transaction that switches to it.
+
+The window runs through the same ``pipeline.cluster_items`` as ``newsdedup cluster``, from
+the sketches the store keeps (an article prepared with an older preparation is prepared
+again from its stored input), so the store after a reindex holds the partition ``cluster``
+gives on the same articles, whatever order they arrived in. Vectors are reused while what
+they were made from holds (the model version and the lead: title and kept blocks), so a
+group whose furniture or representative changed is embedded anew. A crash at any step
+leaves the previous version current; the next run starts afresh. The running service
+notices the new version and swaps it in (``Engine.refresh``).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from index.recluster import IdMapping, map_ids
+from index.snapshot import save_snapshot
+from index.vector_index import build_index, plan_for
+from service.answer import FlagOut
+from service.article import Article
+from service.config import ReindexConfig
+from service.copies import headline_of
+from service.embedding import Embedder
+from service.furniture import site_key
+from service.pipeline import (
+    BatchResult,
+    Embedding,
+    Item,
+    clean_text,
+    cluster_items,
+    flags_of,
+    item_of,
+    lead_key,
+)
+from service.sketch import Sketch
+from service.store import Store, array_bytes, now, vector_bytes
+from service.store.lock import reindex_lock
+from service.store.window import (
+    GroupWrite,
+    ReindexWrite,
+    WindowRow,
+    close_run,
+    inputs,
+    open_run,
+    read_window,
+    write_reindex,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReindexReport:
+    """What a run changed; logged, stored, served at /v1/reindex/last and in /metrics."""
+
+    version: int = 0
+    status: str = "running"
+    error: str = ""
+    window_start: str = ""
+    articles: int = 0
+    prepared_again: int = 0
+    left_window: int = 0
+    purged: int = 0
+    reembedded: int = 0
+    embedded_new: int = 0
+    articles_changed: int = 0
+    groups: int = 0
+    groups_merged: int = 0
+    groups_split: int = 0
+    stories: int = 0
+    stories_merged: int = 0
+    stories_split: int = 0
+    index: str = ""
+    seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def article_of(row: Any) -> Article:
+    """A stored article's input, as it was given."""
+    html = row.raw if row.raw_kind == "html" else None
+    return Article(
+        id=row.id,
+        text=None if html is not None else row.raw,
+        html=html,
+        title=row.title,
+        url=row.url,
+        source=row.source,
+        published_at=row.published_at,
+        captions=tuple(row.captions),
+    )
+
+
+class StoredVectors:
+    """Vectors of the window's representatives: the stored one while what it was made from
+    holds, else embedded from the article's stored input."""
+
+    def __init__(
+        self,
+        config: ReindexConfig,
+        store: Store,
+        embedder: Callable[[], Embedder],
+        member_of: dict[str, int],
+    ) -> None:
+        self._config = config
+        self._store = store
+        self._embedder = embedder
+        self._member_of = member_of
+        self.current: dict[str, np.ndarray] = {}
+        self.made: dict[str, np.ndarray] = {}  # lead key -> vector embedded in this run
+        self.stale = 0
+
+    def vectors(self, items: Sequence[Item], kept: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+        words, version = self._config.pipeline.lead_words, self._config.vector_version
+        keys = [
+            lead_key(it.title, it.sketch, k, words, version)
+            for it, k in zip(items, kept, strict=True)
+        ]
+        out: list[np.ndarray | None] = [self.current.get(key) for key in keys]
+        todo = [i for i, v in enumerate(out) if v is None]
+        if not todo:
+            return out
+        rows = inputs(self._store, [self._member_of[items[i].id] for i in todo])
+        prepared = []
+        for i in todo:
+            item = items[i]
+            again = item_of(article_of(rows[self._member_of[item.id]]), self._config.pipeline)
+            prepared.append(replace(item, page=again.page))
+        embedding = Embedding(self._embedder(), words, self._config.pipeline.embed_batch)
+        for i, vector in zip(
+            todo, embedding.vectors(prepared, [kept[i] for i in todo]), strict=True
+        ):
+            out[i] = vector
+            if vector is not None:
+                self.made[keys[i]] = vector
+        return out
+
+
+class Reindex:
+    """One run of the job over a store."""
+
+    def __init__(
+        self,
+        config: ReindexConfig,
+        store: Store,
+        embedder: Callable[[], Embedder],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self._embedder_factory = embedder
+        self._embedder: Embedder | None = None
+        self._progress = progress
+        self.report = ReindexReport()
+        self._clock = time.perf_counter()
+
+    def _step(self, name: str) -> None:
+        moment = time.perf_counter()
+        self.report.steps[name] = round(moment - self._clock, 2)
+        self._clock = moment
+
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    def run(self, on_start: Callable[[], None] | None = None) -> ReindexReport:
+        """Run once; ``on_start`` is called when the lock is held (raises ReindexBusy when not)."""
+        started = time.perf_counter()
+        with reindex_lock(self.config.data_dir, self.store):
+            run_id = open_run(self.store)
+            if on_start is not None:
+                on_start()
+            try:
+                self._run()
+                self.report.status = "done"
+            except BaseException as exc:
+                self.report.status = "failed"
+                self.report.error = f"{type(exc).__name__}: {exc}"[:1000]
+                raise
+            finally:
+                self.report.seconds = round(time.perf_counter() - started, 2)
+                close_run(self.store, run_id, self.report.status, self.report.to_json())
+                log.info("reindex finished", extra=self.report.to_json())
+        return self.report
+
+    def _items(self, window: Sequence[WindowRow]) -> tuple[list[Item], dict[int, Item]]:
+        """Items of the window from their stored sketches; articles prepared with an older
+        preparation are prepared again from their input (returned by member)."""
+        shingle_words = self.config.pipeline.copies.shingle_words
+        again = [
+            r.member
+            for r in window
+            if r.sketch is None or r.prepared_with != self.config.preparation
+        ]
+        fresh: dict[int, Item] = {}
+        if again:
+            rows = inputs(self.store, again)
+            for member in again:
+                item = item_of(article_of(rows[member]), self.config.pipeline)
+                fresh[member] = item
+        items = []
+        for r in window:
+            if r.member in fresh:
+                items.append(fresh[r.member])
+                continue
+            sketch = Sketch.from_bytes(r.sketch or b"")
+            items.append(
+                Item(
+                    r.id,
+                    site_key(r.site),
+                    r.published_at,
+                    r.title,
+                    sketch,
+                    headline_of(r.title, sketch, shingle_words),
+                )
+            )
+        return items, fresh
+
+    def _run(self) -> None:
+        config, report = self.config, self.report
+        since = now() - timedelta(days=config.retention_days)
+        report.window_start = since.isoformat()
+        version = self.store.index_version() + 1
+        report.version = version
+        window = read_window(self.store, since)
+        report.articles = len(window)
+        self._step("read")
+
+        items, fresh = self._items(window)
+        report.prepared_again = len(fresh)
+        self._step("prepare")
+
+        old_groups = np.array([r.group for r in window], dtype=np.int64)
+        vectors = StoredVectors(config, self.store, self.embedder, {r.id: r.member for r in window})
+        vectors.current = self.store.vectors_by_key(
+            sorted(set(old_groups.tolist())), config.vector_version
+        )
+        result = cluster_items(items, config.pipeline, vectors, config.flat_max)
+        self._step("cluster")
+
+        labels = np.array([p.group for p in result.placements], dtype=np.int64)
+        groups = map_ids(old_groups, labels, self.store.id_blocks("group"))
+        report.groups, report.groups_merged, report.groups_split = groups.sizes
+        story_labels = np.array([p.story for p in result.placements], dtype=np.int64)
+        stories = map_ids(
+            np.array([r.story for r in window], dtype=np.int64),
+            story_labels,
+            self.store.id_blocks("story"),
+        )
+        report.stories, report.stories_merged, report.stories_split = stories.sizes
+
+        ordered = sorted(result.vectors)
+        dim = len(result.vectors[ordered[0]]) if ordered else self.embedder().dim
+        matrix = (
+            np.stack([result.vectors[label] for label in ordered]).astype(np.float32)
+            if ordered
+            else np.zeros((0, dim), np.float32)
+        )
+        ids = np.array([groups.ids[label] for label in ordered], dtype=np.int64)
+        plan = plan_for(len(ids), config.flat_max)
+        index = build_index(ids, matrix, plan, dim)
+        report.index = plan.describe()
+        self._step("index")
+
+        write = self._changes(window, items, fresh, result, groups, stories, vectors)
+        write.meta = {"index_version": str(version), "window_start": since.isoformat()}
+        directory = config.index_dir / f"v{version}"
+        if directory.exists():
+            shutil.rmtree(directory)  # left by a crashed run
+        save_snapshot(index, directory, config.vector_version)
+        report.left_window, report.purged = write_reindex(
+            self.store, write, since, config.purge_outside_window
+        )
+        self._step("write")
+        for old in config.index_dir.glob("v*"):
+            if old.name not in (f"v{version}", f"v{version - 1}"):
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _changes(
+        self,
+        window: Sequence[WindowRow],
+        items: Sequence[Item],
+        fresh: dict[int, Item],
+        result: BatchResult,
+        groups: IdMapping,
+        stories: IdMapping,
+        vectors: StoredVectors,
+    ) -> ReindexWrite:
+        """What the write step changes in the store."""
+        config, report = self.config, self.report
+        write = ReindexWrite(
+            stories_created=sorted(stories.created),
+            stories_merged=dict(stories.merged),
+            groups_merged=dict(groups.merged),
+            vector_version=config.vector_version,
+        )
+        spans: dict[int, list[datetime]] = {}
+        for r, p in zip(window, result.placements, strict=True):
+            if r.published_at is not None:
+                spans.setdefault(p.group, []).append(r.published_at)
+        words = config.pipeline.lead_words
+        stale = 0
+        for label, rep in result.canonical.items():
+            gid = groups.ids[label]
+            times = spans.get(label)
+            g = GroupWrite(
+                gid,
+                stories.ids[result.placements[rep].story],
+                min(times) if times else None,
+                max(times) if times else None,
+                gid in groups.created,
+            )
+            vector = result.vectors.get(label)
+            if vector is not None:
+                item = items[rep]
+                kept = item.sketch.kept(result.placements[rep].decision.furniture)
+                key = lead_key(item.title, item.sketch, kept, words, config.vector_version)
+                if key in vectors.made:
+                    g.vector, g.vector_key = vector_bytes(vector), key
+                    stale += not g.created
+            write.groups.append(g)
+        report.reembedded = stale
+        report.embedded_new = len(vectors.made) - stale
+        changed_groups: set[int] = set()
+        repaint: list[int] = []
+        for i, (r, p) in enumerate(zip(window, result.placements, strict=True)):
+            gid = groups.ids[p.group]
+            if gid != r.group:
+                write.moved[r.member] = gid
+                changed_groups.update((gid, r.group))
+            values: dict[str, Any] = {}
+            furniture = array_bytes(p.decision.furniture, np.bool_)
+            if r.member in fresh:
+                values["sketch"] = items[i].sketch.to_bytes()
+                values["prepared_with"] = config.preparation
+                changed_groups.add(gid)
+            if furniture != (r.furniture or b"") or r.member in fresh:
+                values["furniture"] = furniture
+                repaint.append(i)
+            if p.fingerprint.content_hash != r.content_hash:
+                fp = p.fingerprint
+                values.update(
+                    content_hash=fp.content_hash,
+                    words=fp.words,
+                    shingles=array_bytes(fp.shingles, np.uint32),
+                    minhash=array_bytes(fp.minhash, np.uint32),
+                )
+            if p.is_duplicate != r.is_duplicate or p.similarity != r.similarity:
+                values.update(is_duplicate=p.is_duplicate, similarity=p.similarity)
+            lead = p.decision.lead
+            values["lead_block"] = int(items[i].sketch.keys[lead]) if lead >= 0 else None
+            write.articles.append({"member": r.member, **values})
+        report.articles_changed = sum(len(v) > 2 for v in write.articles)
+        self._repaint(window, items, result, repaint, write)
+        write.rebuilt_groups = changed_groups
+        for i, (r, p) in enumerate(zip(window, result.placements, strict=True)):
+            gid = groups.ids[p.group]
+            if gid in changed_groups:
+                for key in items[i].sketch.keys.tolist():
+                    write.blocks.add((key, gid))
+                    if r.site is not None:
+                        site = site_key(r.site)
+                        assert site is not None
+                        write.site_blocks.add((site, key, gid))
+        return write
+
+    def _repaint(
+        self,
+        window: Sequence[WindowRow],
+        items: Sequence[Item],
+        result: BatchResult,
+        which: Sequence[int],
+        write: ReindexWrite,
+    ) -> None:
+        """Flags, clean text and lead of articles whose furniture changed, from their input."""
+        if not which:
+            return
+        rows = inputs(self.store, [window[i].member for i in which])
+        updates = {v["member"]: v for v in write.articles}
+        for i in which:
+            member = window[i].member
+            page = item_of(article_of(rows[member]), self.config.pipeline).page
+            assert page is not None
+            d = result.placements[i].decision
+            kept = items[i].sketch.kept(d.furniture)
+            updates[member].update(
+                flags=[
+                    FlagOut.of(f).model_dump(mode="json")
+                    for f in flags_of(page, d.furniture, d.counts)
+                ],
+                clean_text=clean_text(page, kept),
+                lead=page.lead(self.config.pipeline.lead_words, kept),
+            )

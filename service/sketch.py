@@ -1,0 +1,183 @@
+"""A page's sketch: what furniture learning and copy detection need of it, as compact arrays.
+
+Per block: the hash of its normalised words (its key), its word count, whether an in-page
+flag keeps it out, and its 5-word shingles. A page's fingerprint under any choice of kept
+blocks is computed from the sketch alone (shingles do not cross block boundaries), so the
+reindex can re-fingerprint a stored page when the furniture it knows changes, without the
+page's text. Sketches are what the store keeps per article (a few KiB).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from service.text import Block, key_hash
+
+SCHEME = "affine32"  # datasketch's permutation scheme; signatures are only valid under it
+_MAX32 = np.uint32(0xFFFFFFFF)
+
+
+def block_shingles(words: Sequence[str], size: int) -> np.ndarray:
+    """CRC-32 of every run of ``size`` words of one block (sorted, unique); a block shorter
+    than that is one shingle."""
+    if not words:
+        return np.zeros(0, dtype=np.uint32)
+    if len(words) <= size:
+        runs = [" ".join(words)]
+    else:
+        runs = [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+    return np.unique(np.fromiter((zlib.crc32(r.encode()) for r in runs), np.uint32, len(runs)))
+
+
+@dataclass(frozen=True)
+class Sketch:
+    """Block keys, sizes, in-page drops and shingles of one page."""
+
+    keys: np.ndarray  # int64 per block
+    sizes: np.ndarray  # int32 words per block
+    inpage: np.ndarray  # bool per block: kept out by an in-page flag
+    listed: np.ndarray  # bool per block: an entry of a list (the line had a list marker)
+    shingles: np.ndarray  # uint32, each block's shingles one after another
+    bounds: np.ndarray  # int64, len(blocks) + 1 offsets into ``shingles``
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def kept(self, furniture: np.ndarray | None = None) -> np.ndarray:
+        """Mask of the blocks left to compare: not flagged in the page, not furniture."""
+        return ~self.inpage if furniture is None else ~(self.inpage | furniture)
+
+    def shingle_set(self, kept: np.ndarray) -> np.ndarray:
+        """The page's shingles over the kept blocks, sorted and unique."""
+        parts = [self.shingles[self.bounds[i] : self.bounds[i + 1]] for i in np.flatnonzero(kept)]
+        if not parts:
+            return np.zeros(0, dtype=np.uint32)
+        return np.unique(np.concatenate(parts))
+
+    def content_hash(self, kept: np.ndarray) -> str:
+        """Equal for pages whose kept blocks have the same words in the same order."""
+        return hashlib.blake2b(self.keys[kept].tobytes(), digest_size=16).hexdigest()
+
+    def words(self, kept: np.ndarray) -> int:
+        return int(self.sizes[kept].sum())
+
+    @classmethod
+    def single(cls, shingles: np.ndarray, words: int) -> Sketch:
+        """A page known only by its shingles: one block holding them all."""
+        return cls(
+            keys=np.zeros(1, dtype=np.int64),
+            sizes=np.array([words], dtype=np.int32),
+            inpage=np.zeros(1, dtype=bool),
+            listed=np.zeros(1, dtype=bool),
+            shingles=shingles.astype(np.uint32),
+            bounds=np.array([0, len(shingles)], dtype=np.int64),
+        )
+
+    def to_bytes(self) -> bytes:
+        """keys, sizes, marks (in-page drop, list entry) and shingle offsets, then
+        shingles: for the store."""
+        n = np.array([len(self.keys)], dtype=np.int64)
+        return b"".join(
+            (
+                n.tobytes(),
+                self.keys.astype(np.int64).tobytes(),
+                self.sizes.astype(np.int32).tobytes(),
+                (self.inpage.astype(np.uint8) | (self.listed.astype(np.uint8) << 1)).tobytes(),
+                self.bounds.astype(np.int64).tobytes(),
+                self.shingles.astype(np.uint32).tobytes(),
+            )
+        )
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Sketch:
+        n = int(np.frombuffer(blob, np.int64, 1)[0])
+        at = 8
+        keys = np.frombuffer(blob, np.int64, n, at)
+        at += 8 * n
+        sizes = np.frombuffer(blob, np.int32, n, at)
+        at += 4 * n
+        marks = np.frombuffer(blob, np.uint8, n, at)
+        inpage, listed = (marks & 1).astype(bool), (marks & 2).astype(bool)
+        at += n
+        bounds = np.frombuffer(blob, np.int64, n + 1, at)
+        at += 8 * (n + 1)
+        shingles = np.frombuffer(blob, np.uint32, int(bounds[-1]), at)
+        return cls(keys, sizes, inpage, listed, shingles, bounds)
+
+
+def sketch_of(blocks: Sequence[Block], dropped: frozenset[int], shingle_words: int) -> Sketch:
+    """The sketch of a prepared page's blocks."""
+    per_block = [block_shingles(b.words, shingle_words) for b in blocks]
+    bounds = np.zeros(len(blocks) + 1, dtype=np.int64)
+    np.cumsum([len(s) for s in per_block], out=bounds[1:])
+    return Sketch(
+        keys=np.array([key_hash(b.key) for b in blocks], dtype=np.int64),
+        sizes=np.array([len(b.words) for b in blocks], dtype=np.int32),
+        inpage=np.array([b.index in dropped for b in blocks], dtype=bool),
+        listed=np.array([b.listed for b in blocks], dtype=bool),
+        shingles=(
+            np.concatenate(per_block).astype(np.uint32)
+            if per_block
+            else np.zeros(0, dtype=np.uint32)
+        ),
+        bounds=bounds,
+    )
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, as datasketch pre-mixes inputs under affine32."""
+    h = values.astype(np.uint32)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
+
+
+class MinHasher:
+    """datasketch's affine32 MinHash over already-hashed shingles, vectorised over a whole
+    set at once (bit-for-bit the same signatures as ``MinHash.update_batch``)."""
+
+    def __init__(self, num_perm: int, seed: int = 1) -> None:
+        gen = np.random.RandomState(seed)
+        self._a = (gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + 1)[:, None]
+        self._b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)[:, None]
+        self.num_perm = num_perm
+
+    def __call__(self, shingles: np.ndarray) -> np.ndarray:
+        if len(shingles) == 0:
+            return np.full(self.num_perm, _MAX32, dtype=np.uint32)
+        out = np.full(self.num_perm, _MAX32, dtype=np.uint32)
+        mixed = _fmix32(shingles)
+        for start in range(0, len(mixed), 2048):
+            block = self._a * mixed[None, start : start + 2048] + self._b
+            np.minimum(out, block.min(axis=1), out=out)
+        return out
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What copy detection needs of a page's kept text."""
+
+    content_hash: str
+    shingles: np.ndarray  # sorted unique uint32
+    minhash: np.ndarray  # uint32 per permutation
+    words: int
+
+
+def fingerprint(sketch: Sketch, kept: np.ndarray, minhasher: MinHasher) -> Fingerprint:
+    shingles = sketch.shingle_set(kept)
+    return Fingerprint(sketch.content_hash(kept), shingles, minhasher(shingles), sketch.words(kept))
+
+
+def shared(a: np.ndarray, b: np.ndarray) -> int:
+    """Shingles two sorted unique sets have in common."""
+    if len(a) == 0 or len(b) == 0:
+        return 0
+    return len(np.intersect1d(a, b, assume_unique=True))

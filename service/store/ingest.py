@@ -1,0 +1,221 @@
+"""The live service's writes and the counts its furniture rule reads.
+
+A batch is written in one transaction (stored whole or not at all); a takedown likewise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from service.store.core import Store, dialect_of
+from service.store.schema import (
+    ArticleRow,
+    BlockGroupRow,
+    BlockSiteRow,
+    GroupRow,
+    StoryRow,
+    now,
+    utc,
+    vector_bytes,
+)
+
+CHUNK = 500  # keys per query: well under SQLite's cap on bound parameters
+
+Tally = tuple[int, frozenset[int]]
+
+
+def _tallies(session: Session, rows: Sequence[tuple[Any, int]], limit: int) -> dict[Any, Tally]:
+    """(key, group) rows -> per key: distinct groups, and which when fewer than ``limit``."""
+    groups: dict[Any, set[int]] = {}
+    for key, group in rows:
+        groups.setdefault(key, set()).add(int(group))
+    return {
+        key: (len(found), frozenset(found) if len(found) < limit else frozenset())
+        for key, found in groups.items()
+    }
+
+
+class StoreCounts:
+    """Distinct groups per block, overall, per site and as groups' lead blocks (the
+    ``pipeline.Counts`` the live service's furniture rule reads)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def overall(self, keys: Sequence[int], limit: int) -> dict[int, Tally]:
+        return self._count(BlockGroupRow.key_hash, BlockGroupRow.group_id, keys, limit, None)
+
+    def leads(self, keys: Sequence[int], limit: int) -> dict[int, Tally]:
+        return self._count(ArticleRow.lead_block, ArticleRow.group_id, keys, limit, None)
+
+    def on_site(self, pairs: Sequence[tuple[int, int]], limit: int) -> dict[tuple[int, int], Tally]:
+        by_site: dict[int, list[int]] = {}
+        for site, key in pairs:
+            by_site.setdefault(site, []).append(key)
+        out: dict[tuple[int, int], Tally] = {}
+        for site, keys in by_site.items():
+            found = self._count(
+                BlockSiteRow.key_hash,
+                BlockSiteRow.group_id,
+                keys,
+                limit,
+                BlockSiteRow.site_hash == site,
+            )
+            out.update({(site, key): tally for key, tally in found.items()})
+        return out
+
+    def _count(
+        self, key_col: Any, group_col: Any, keys: Sequence[int], limit: int, where: Any
+    ) -> dict[Any, Tally]:
+        """Counts for every key; the groups themselves only for keys with few of them."""
+        out: dict[Any, Tally] = {}
+        keys = sorted(set(keys))
+        with self._store.session() as s:
+            for start in range(0, len(keys), CHUNK):
+                chunk = keys[start : start + CHUNK]
+                query = select(key_col, func.count(func.distinct(group_col))).where(
+                    key_col.in_(chunk)
+                )
+                if where is not None:
+                    query = query.where(where)
+                counts = {int(k): int(n) for k, n in s.execute(query.group_by(key_col)).all()}
+                few = [k for k, n in counts.items() if n < limit]
+                rows: list[tuple[Any, int]] = []
+                if few:
+                    query = select(key_col, group_col).where(key_col.in_(few)).distinct()
+                    if where is not None:
+                        query = query.where(where)
+                    rows = [(int(k), int(g)) for k, g in s.execute(query).all()]
+                found = _tallies(s, rows, limit)
+                out.update({k: found.get(k, (n, frozenset())) for k, n in counts.items()})
+        return out
+
+
+@dataclass(frozen=True)
+class NewGroup:
+    """A duplicate group an ingested batch opens."""
+
+    id: int
+    story: int
+    published_at: datetime | None
+    vector: bytes | None
+    vector_version: str | None
+    vector_key: str | None
+
+
+@dataclass
+class IngestBatch:
+    """Everything one ingest writes: stories and groups it opens, the articles (column
+    values), and the blocks each was seen with."""
+
+    stories: list[int] = field(default_factory=list)
+    groups: list[NewGroup] = field(default_factory=list)
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    blocks: set[tuple[int, int]] = field(default_factory=set)
+    site_blocks: set[tuple[int, int, int]] = field(default_factory=set)
+
+
+def _insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> None:
+    """Add rows that are not there yet, in either dialect."""
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        session.execute(dialect_of(session).insert(table).values(chunk).on_conflict_do_nothing())
+
+
+def write_batch(store: Store, batch: IngestBatch) -> None:
+    """One ingest, in one transaction."""
+    stamp = now()
+    with store.session() as s:
+        for story in batch.stories:
+            s.add(StoryRow(id=story, created_at=stamp))
+        s.flush()
+        opened: dict[int, GroupRow] = {}
+        for g in batch.groups:
+            opened[g.id] = GroupRow(
+                id=g.id,
+                story_id=g.story,
+                created_at=stamp,
+                first_published=g.published_at,
+                last_published=g.published_at,
+                vector=g.vector,
+                vector_version=g.vector_version,
+                vector_key=g.vector_key,
+            )
+            s.add(opened[g.id])
+        s.flush()
+        for values in batch.articles:
+            when = values["published_at"]
+            group = values["group_id"]
+            if when is not None and group not in opened:
+                row = s.get(GroupRow, group)
+                if row is not None:
+                    first, last = utc(row.first_published), utc(row.last_published)
+                    row.first_published = min(first, when) if first else when
+                    row.last_published = max(last, when) if last else when
+            s.add(ArticleRow(**values, ingested_at=stamp))
+        s.flush()
+        _insert_ignore(
+            s, BlockGroupRow, [{"key_hash": k, "group_id": g} for k, g in sorted(batch.blocks)]
+        )
+        _insert_ignore(
+            s,
+            BlockSiteRow,
+            [
+                {"site_hash": site, "key_hash": k, "group_id": g}
+                for site, k, g in sorted(batch.site_blocks)
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class TakenDown:
+    """What a takedown removed: the article's member and group, whether the group (and its
+    story) went with it, and the group's new vector when its representative changed."""
+
+    member: int
+    group: int
+    emptied: bool
+    vector: Any | None
+
+
+NextVector = Callable[[ArticleRow], "tuple[Any, str | None, str | None]"]
+
+
+def take_down(store: Store, article_id: str, next_vector: NextVector) -> TakenDown | None:
+    """Remove an article in one transaction; an emptied group (and story) goes with it; when
+    it was the group's representative, ``next_vector(next member)`` gives the group's new
+    (vector, version, key). None when there is no such article."""
+    with store.session() as s:
+        row = s.get(ArticleRow, article_id)
+        if row is None:
+            return None
+        query = (
+            select(ArticleRow)
+            .where(ArticleRow.group_id == row.group_id)
+            .order_by(ArticleRow.member)
+        )
+        members = list(s.scalars(query).all())
+        rest = [m for m in members if m.id != article_id]
+        group = s.get(GroupRow, row.group_id)
+        member, group_id = row.member, row.group_id
+        s.delete(row)
+        replaced = None
+        if group is not None and not rest:
+            s.execute(delete(BlockGroupRow).where(BlockGroupRow.group_id == group.id))
+            s.execute(delete(BlockSiteRow).where(BlockSiteRow.group_id == group.id))
+            s.delete(group)
+            s.flush()
+            if not store.story_has_groups(s, group.story_id):
+                s.execute(delete(StoryRow).where(StoryRow.id == group.story_id))
+        elif group is not None and members[0].id == article_id and group.vector is not None:
+            replaced, version, key = next_vector(rest[0])
+            group.vector = vector_bytes(replaced)
+            group.vector_version = version if replaced is not None else None
+            group.vector_key = key if replaced is not None else None
+        return TakenDown(member, group_id, not rest, replaced)

@@ -1,0 +1,147 @@
+"""The tables, and how values are encoded in them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class StoryRow(Base):
+    __tablename__ = "stories"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    merged_into: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class GroupRow(Base):
+    __tablename__ = "groups"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    story_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("stories.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    vector_version: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    # what the vector was made from (the lead's key): reused while it still holds
+    vector_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    merged_into: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ArticleRow(Base):
+    __tablename__ = "articles"
+    id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    member: Mapped[int] = mapped_column(BigInteger, unique=True)
+    group_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("groups.id"), index=True)
+    is_duplicate: Mapped[bool] = mapped_column(Boolean)
+    similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    site: Mapped[str | None] = mapped_column(Text, nullable=True)
+    words: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    shingles: Mapped[bytes] = mapped_column(LargeBinary)
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)
+    # the page's sketch (prepared with ``prepared_with``) and its furniture as last decided
+    sketch: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    furniture: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    prepared_with: Mapped[int] = mapped_column(Integer, default=0)
+    lead_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    lead: Mapped[str] = mapped_column(Text)
+    clean_text: Mapped[str] = mapped_column(Text)
+    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    raw: Mapped[str] = mapped_column(Text)
+    raw_kind: Mapped[str] = mapped_column(String(8))
+    captions: Mapped[list[str]] = mapped_column(JSON)
+
+
+class SequenceRow(Base):
+    """The next free id of each kind; blocks are reserved with one atomic update."""
+
+    __tablename__ = "sequences"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next: Mapped[int] = mapped_column(BigInteger)
+
+
+class MetaRow(Base):
+    """Small named values: the current index version."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ReindexRow(Base):
+    """One reindex run and what it changed."""
+
+    __tablename__ = "reindex_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(32))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class BlockGroupRow(Base):
+    """That a block (by key hash) was seen in a duplicate group: its spread over texts."""
+
+    __tablename__ = "block_groups"
+    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    group_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class BlockSiteRow(Base):
+    """That a block was seen on a site in a duplicate group: a site's template."""
+
+    __tablename__ = "block_sites"
+    site_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    group_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every time we hand out is UTC-aware."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def vector_bytes(vector: np.ndarray | None) -> bytes | None:
+    return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def vector_of(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)
+
+
+def array_bytes(values: np.ndarray, dtype: type) -> bytes:
+    return np.asarray(values, dtype=dtype).tobytes()
+
+
+def array_of(blob: bytes | None, dtype: type) -> np.ndarray:
+    return np.frombuffer(blob or b"", dtype=dtype)

@@ -1,0 +1,289 @@
+"""The reindex's reads and its one writing transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, func, select, update
+
+from service.store.core import Store, dialect_of
+from service.store.ingest import CHUNK
+from service.store.schema import (
+    ArticleRow,
+    BlockGroupRow,
+    BlockSiteRow,
+    GroupRow,
+    MetaRow,
+    ReindexRow,
+    StoryRow,
+    now,
+    utc,
+)
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    """One stored article of the window: where it is, and what the pipeline reads of it."""
+
+    member: int
+    id: str
+    group: int
+    story: int
+    site: str | None
+    title: str | None
+    published_at: datetime | None
+    sketch: bytes | None
+    furniture: bytes | None
+    prepared_with: int
+    content_hash: str
+    is_duplicate: bool
+    similarity: float | None
+
+
+def _reference() -> Any:
+    return func.coalesce(ArticleRow.published_at, ArticleRow.ingested_at)
+
+
+def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[WindowRow]:
+    """The articles published (else ingested) since ``since``, in arrival order."""
+    columns = (
+        ArticleRow.member,
+        ArticleRow.id,
+        ArticleRow.group_id,
+        GroupRow.story_id,
+        ArticleRow.site,
+        ArticleRow.title,
+        ArticleRow.published_at,
+        ArticleRow.sketch,
+        ArticleRow.furniture,
+        ArticleRow.prepared_with,
+        ArticleRow.content_hash,
+        ArticleRow.is_duplicate,
+        ArticleRow.similarity,
+    )
+    rows: list[WindowRow] = []
+    last = 0
+    while True:
+        with store.session() as s:
+            query = (
+                select(*columns)
+                .join(GroupRow, GroupRow.id == ArticleRow.group_id)
+                .where(ArticleRow.member > last, _reference() >= since)
+                .order_by(ArticleRow.member)
+                .limit(batch)
+            )
+            chunk = s.execute(query).all()
+        if not chunk:
+            return rows
+        for r in chunk:
+            rows.append(
+                WindowRow(
+                    int(r[0]),
+                    r[1],
+                    int(r[2]),
+                    int(r[3]),
+                    r[4],
+                    r[5],
+                    utc(r[6]),
+                    r[7],
+                    r[8],
+                    int(r[9] or 0),
+                    r[10],
+                    bool(r[11]),
+                    r[12],
+                )
+            )
+        last = int(chunk[-1][0])
+
+
+@dataclass
+class GroupWrite:
+    """A duplicate group as the reindex leaves it."""
+
+    id: int
+    story: int
+    first: datetime | None
+    last: datetime | None
+    created: bool
+    vector: bytes | None = None  # set when the vector was made anew
+    vector_key: str | None = None
+
+
+@dataclass
+class ReindexWrite:
+    """Everything a reindex changes, written in one transaction."""
+
+    stories_created: list[int] = field(default_factory=list)
+    stories_merged: dict[int, int] = field(default_factory=dict)
+    groups: list[GroupWrite] = field(default_factory=list)
+    groups_merged: dict[int, int] = field(default_factory=dict)
+    vector_version: str = ""
+    moved: dict[int, int] = field(default_factory=dict)  # member -> group
+    articles: list[dict[str, Any]] = field(default_factory=list)  # member + changed columns
+    rebuilt_groups: set[int] = field(default_factory=set)  # groups whose block rows are rebuilt
+    blocks: set[tuple[int, int]] = field(default_factory=set)
+    site_blocks: set[tuple[int, int, int]] = field(default_factory=set)
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def _executemany(session: Any, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), 5000):
+        chunk = list(rows[start : start + 5000])
+        if chunk:
+            session.execute(statement, chunk)
+
+
+def _insert_ignore(session: Any, table: Any, rows: list[dict[str, int]]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        session.execute(dialect_of(session).insert(table).values(chunk).on_conflict_do_nothing())
+
+
+def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -> tuple[int, int]:
+    """The whole switch: stories, groups, moves, merges, article updates, block rows and the
+    version pointer commit together or not at all. Returns (articles older than the window,
+    of them deleted)."""
+    stamp = now()
+    with store.session() as s:
+        for story in sorted(w.stories_created):
+            s.add(StoryRow(id=story, created_at=stamp))
+        s.flush()
+        for old, survivor in w.stories_merged.items():
+            s.execute(update(GroupRow).where(GroupRow.story_id == old).values(story_id=survivor))
+            s.execute(update(StoryRow).where(StoryRow.id == old).values(merged_into=survivor))
+        table: Table = GroupRow.__table__  # type: ignore[assignment]
+        plain, fresh = [], []
+        for g in w.groups:
+            values = {"b_id": g.id, "b_story": g.story, "b_first": g.first, "b_last": g.last}
+            if g.created:
+                s.add(
+                    GroupRow(
+                        id=g.id,
+                        story_id=g.story,
+                        created_at=stamp,
+                        first_published=g.first,
+                        last_published=g.last,
+                        vector=g.vector,
+                        vector_version=w.vector_version if g.vector is not None else None,
+                        vector_key=g.vector_key if g.vector is not None else None,
+                    )
+                )
+            elif g.vector is not None:
+                fresh.append({**values, "b_vector": g.vector, "b_key": g.vector_key})
+            else:
+                plain.append(values)
+        s.flush()
+        common: dict[str, Any] = {
+            "story_id": bindparam("b_story"),
+            "first_published": bindparam("b_first"),
+            "last_published": bindparam("b_last"),
+            "merged_into": None,
+        }
+        by_id = update(table).where(table.c.id == bindparam("b_id"))
+        _executemany(s, by_id.values(**common), plain)
+        _executemany(
+            s,
+            by_id.values(
+                **common,
+                vector=bindparam("b_vector"),
+                vector_version=w.vector_version,
+                vector_key=bindparam("b_key"),
+            ),
+            fresh,
+        )
+        s.flush()
+        articles: Table = ArticleRow.__table__  # type: ignore[assignment]
+        moves = [{"m": m, "g": g} for m, g in w.moved.items()]
+        _executemany(
+            s,
+            update(articles)
+            .where(articles.c.member == bindparam("m"))
+            .values(group_id=bindparam("g")),
+            moves,
+        )
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for values in w.articles:
+            columns = tuple(sorted(k for k in values if k != "member"))
+            by_columns.setdefault(columns, []).append(
+                {"m": values["member"], **{f"v_{k}": values[k] for k in columns}}
+            )
+        for columns, rows in by_columns.items():
+            statement = (
+                update(articles)
+                .where(articles.c.member == bindparam("m"))
+                .values(**{k: bindparam(f"v_{k}") for k in columns})
+            )
+            _executemany(s, statement, rows)
+        for old, survivor in w.groups_merged.items():
+            s.execute(
+                update(ArticleRow).where(ArticleRow.group_id == old).values(group_id=survivor)
+            )
+            s.execute(
+                update(GroupRow).where(GroupRow.id == old).values(merged_into=survivor, vector=None)
+            )
+        rebuilt = sorted(w.rebuilt_groups)
+        for start in range(0, len(rebuilt), CHUNK):
+            chunk = rebuilt[start : start + CHUNK]
+            s.execute(delete(BlockGroupRow).where(BlockGroupRow.group_id.in_(chunk)))
+            s.execute(delete(BlockSiteRow).where(BlockSiteRow.group_id.in_(chunk)))
+        _insert_ignore(
+            s, BlockGroupRow, [{"key_hash": k, "group_id": g} for k, g in sorted(w.blocks)]
+        )
+        _insert_ignore(
+            s,
+            BlockSiteRow,
+            [{"site_hash": a, "key_hash": k, "group_id": g} for a, k, g in sorted(w.site_blocks)],
+        )
+        edge = _window_edge(s, since, purge)
+        for key, value in w.meta.items():
+            s.merge(MetaRow(key=key, value=value))
+        return edge
+
+
+def _window_edge(s: Any, since: datetime, purge: bool) -> tuple[int, int]:
+    """Articles older than the window: counted, and deleted when purging is configured."""
+    reference = _reference()
+    old = s.scalar(select(func.count()).select_from(ArticleRow).where(reference < since)) or 0
+    if not purge or not old:
+        return int(old), 0
+    s.execute(delete(ArticleRow).where(reference < since))
+    empty = select(GroupRow.id).where(
+        ~select(ArticleRow.member).where(ArticleRow.group_id == GroupRow.id).exists()
+    )
+    empty_ids = [int(g) for g in s.scalars(empty.where(GroupRow.merged_into.is_(None))).all()]
+    for start in range(0, len(empty_ids), CHUNK):
+        chunk = empty_ids[start : start + CHUNK]
+        s.execute(delete(BlockGroupRow).where(BlockGroupRow.group_id.in_(chunk)))
+        s.execute(delete(BlockSiteRow).where(BlockSiteRow.group_id.in_(chunk)))
+        s.execute(delete(GroupRow).where(GroupRow.id.in_(chunk)))
+    return int(old), int(old)
+
+
+def open_run(store: Store) -> int:
+    with store.session() as s:
+        row = ReindexRow(started_at=now(), status="running", report={})
+        s.add(row)
+        s.flush()
+        return int(row.id)
+
+
+def close_run(store: Store, run_id: int, status: str, report: dict[str, Any]) -> None:
+    with store.session() as s:
+        row = s.get(ReindexRow, run_id)
+        if row is not None:
+            row.finished_at, row.status, row.report = now(), status, report
+
+
+def inputs(store: Store, members: Iterable[int]) -> dict[int, ArticleRow]:
+    """The stored articles (with their input as given) for these members."""
+    wanted = sorted(set(members))
+    out: dict[int, ArticleRow] = {}
+    with store.session() as s:
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            rows = s.scalars(select(ArticleRow).where(ArticleRow.member.in_(chunk))).all()
+            out.update({row.member: row for row in rows})
+    return out
