@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +57,30 @@ def pairwise(predicted: Sequence[Hashable], truth: Sequence[Hashable]) -> PRF:
     together = sum(_pairs(n) for n in cells.values())
     return PRF(
         _ratio(together, sum(_pairs(n) for n in pred_sizes.values())),
+        _ratio(together, sum(_pairs(n) for n in true_sizes.values())),
+    )
+
+
+def pairwise_scored(
+    predicted: Sequence[Hashable],
+    truth: Sequence[Hashable],
+    scored: Callable[[Hashable, Hashable], bool] = lambda a, b: True,
+) -> PRF:
+    """``pairwise``, leaving out the pairs of items whose two (different) true labels the
+    truth does not settle: ``scored(a, b)`` is False for them."""
+    cells, pred_sizes, true_sizes = _contingency(predicted, truth)
+    together = sum(_pairs(n) for n in cells.values())
+    by_cluster: dict[Hashable, list[tuple[Hashable, int]]] = {}
+    for (p, t), n in cells.items():
+        by_cluster.setdefault(p, []).append((t, n))
+    left_out = 0
+    for labels in by_cluster.values():
+        for i, (a, n) in enumerate(labels):
+            for b, m in labels[i + 1 :]:
+                if not scored(a, b):
+                    left_out += n * m
+    return PRF(
+        _ratio(together, sum(_pairs(n) for n in pred_sizes.values()) - left_out),
         _ratio(together, sum(_pairs(n) for n in true_sizes.values())),
     )
 

@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import re
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
+from server import start_server, stop_server
 from service_seed import seed
 
 from service.settings import Settings
@@ -104,38 +100,6 @@ def article(n: int, rng: random.Random, words: int = 180) -> dict[str, str]:
     """A new article: random prose from a news vocabulary, about as long as a real lead."""
     text = " ".join(rng.choice(WORDS) for _ in range(words))
     return {"id": f"load-{n}-{rng.random():.12f}", "title": f"Load article {n}", "text": text}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = dict(os.environ, NEWSDEDUP_DATA_DIR=str(data), NEWSDEDUP_PORT=str(port))
-    log = open(data / "serve.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve"], env=env, stderr=log, stdout=log
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited; see {data / 'serve.log'}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit("server did not become ready")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=120)
 
 
 def rss_mib(pid: int) -> float:

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert
 
-from service.migrate import upgrade
 from service.settings import PREPARATION_VERSION, Settings
 from service.sketch import MinHasher, Sketch
 from service.store import ArticleRow, GroupRow, StoryRow, connect
+from service.store.migrate import upgrade
 
 DIM = 384
 

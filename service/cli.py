@@ -118,10 +118,10 @@ def _serve(settings: Settings) -> int:
 
 def _reindex(settings: Settings) -> int:
     from service.logs import configure
-    from service.migrate import upgrade
     from service.reindex import Reindex
     from service.store import Store, connect
     from service.store.lock import ReindexBusy
+    from service.store.migrate import upgrade
 
     configure()
     engine = connect(settings.store_url)

@@ -8,8 +8,9 @@ One rule decides whether two pages are copies of one text, for the batch compone
   or the headline line and the teaser after it) is left out: "most read" and "related"
   lists quote other articles without being copies of them. A headline cut from the page's
   own text (a copy's headline taken from its lead) marks no quotation;
-- two pages of one site are compared on what the site does not repeat on its other pages,
-  so that a template, however large, makes no copy;
+- two pages of one site are compared on what the site does not repeat (blocks the two
+  share, or that recur on its other pages), so that a template, however large, makes no
+  copy;
 - then ``CopyTest``: the smaller text mostly inside the larger, and the shared text a real
   part of the larger too.
 """
@@ -65,6 +66,7 @@ class CopyView:
     site: int | None
     repeated: np.ndarray  # bool per block: the site repeats it on another of its pages
     headline: Headline
+    lead: int = -1  # the page's lead block, when known
 
 
 def view_of(
@@ -210,8 +212,9 @@ def quoted_blocks(
         quoting_blocks if quoting_blocks is not None else np.logical_or.reduce(list(found.values()))
     )
     rest = sketch.shingle_set(kept & ~around)
+    page = sketch.kept()  # the whole page: its template still counts against the entries
     for other, blocks in found.items():
-        if sketch.words(blocks & kept) >= 0.5 * sketch.words(kept):
+        if sketch.words(blocks & page) >= 0.5 * sketch.words(page):
             continue
         text = others[other]
         if shared(rest, text) < max(test.min_shingles, 0.2 * len(text)):
@@ -253,17 +256,21 @@ class CopyRelation:
     def link(self, a: CopyView, b: CopyView) -> tuple[bool, float]:
         drop_a, drop_b = quoting(a, b), quoting(b, a)
         if a.site is not None and a.site == b.site:
-            drop_a, drop_b = drop_a | a.repeated, drop_b | b.repeated
+            both = np.intersect1d(a.sketch.keys, b.sketch.keys)
+            drop_a = drop_a | a.repeated | np.isin(a.sketch.keys, both)
+            drop_b = drop_b | b.repeated | np.isin(b.sketch.keys, both)
         return self.test.linked(self._compared(a, drop_a), self._compared(b, drop_b))
 
 
 @dataclass(frozen=True)
 class CopyMatch:
-    """The group a text joined, through which member, and the containment that decided."""
+    """The group a text joined, through which member, and the containment that decided;
+    ``bridged``: other groups the text is also a copy of (it joins them together)."""
 
     group: int
     member: int
     similarity: float
+    bridged: frozenset[int] = frozenset()
 
 
 class CopyIndex:
@@ -281,6 +288,7 @@ class CopyIndex:
         self._hash_of: dict[int, str] = {}
         self._views: dict[int, CopyView] = {}
         self._group: dict[int, int] = {}
+        self._members: dict[int, set[int]] = {}
 
     def __len__(self) -> int:
         return len(self._group)
@@ -309,15 +317,23 @@ class CopyIndex:
                 linked.append((member, score))
         if not linked:
             return None
-        kept = kept_links(
-            fp.shingles, [self._views[m].shingles for m, _ in linked], [m for m, _ in linked]
-        )
-        best = max((linked[i] for i in kept), key=lambda item: (item[1], -item[0]), default=None)
-        return None if best is None else CopyMatch(self._group[best[0]], best[0], best[1])
+        kept = [
+            linked[i]
+            for i in kept_links(
+                fp.shingles, [self._views[m].shingles for m, _ in linked], [m for m, _ in linked]
+            )
+        ]
+        best = max(kept, key=lambda item: (item[1], -item[0]), default=None)
+        if best is None:
+            return None
+        group = self._group[best[0]]
+        bridged = frozenset(self._group[m] for m, _ in kept) - {group}
+        return CopyMatch(group, best[0], best[1], bridged)
 
     def add(self, member: int, group: int, fp: Fingerprint, view: CopyView) -> None:
         """Record a page as member ``member`` of ``group``; an empty text is never matched."""
         self._group[member] = group
+        self._members.setdefault(group, set()).add(member)
         if fp.words == 0 or len(fp.shingles) == 0:
             return
         self._by_hash.setdefault(fp.content_hash, member)
@@ -330,7 +346,11 @@ class CopyIndex:
 
     def remove(self, member: int) -> None:
         """Forget a member; its group lives on in its other members."""
-        self._group.pop(member, None)
+        group = self._group.pop(member, None)
+        if group is not None:
+            self._members.get(group, set()).discard(member)
+            if not self._members.get(group):
+                self._members.pop(group, None)
         self._views.pop(member, None)
         for key in self._keys.pop(member, np.zeros(0, dtype=np.uint64)).tolist():
             bucket = self._buckets.get(key)
@@ -341,3 +361,22 @@ class CopyIndex:
         digest = self._hash_of.pop(member, None)
         if digest is not None and self._by_hash.get(digest) == member:
             del self._by_hash[digest]
+
+    def merge(self, old: int, survivor: int) -> None:
+        """Group ``old`` joined ``survivor``: its members are the survivor's now."""
+        for member in self._members.pop(old, set()):
+            self._group[member] = survivor
+            self._members.setdefault(survivor, set()).add(member)
+
+    def members_of(self, groups: set[int]) -> list[int]:
+        """The pages kept for copy detection in these groups."""
+        return sorted(m for g in groups for m in self._members.get(g, ()) if m in self._views)
+
+    def view(self, member: int) -> CopyView:
+        return self._views[member]
+
+    def update(self, member: int, fp: Fingerprint, view: CopyView) -> None:
+        """A stored page is compared on less now (furniture learned since it arrived)."""
+        group = self._group[member]
+        self.remove(member)
+        self.add(member, group, fp, view)

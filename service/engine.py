@@ -28,6 +28,7 @@ from service.copies import CopyView, headline_of
 from service.embedding import Embedder
 from service.furniture import site_key, site_of
 from service.pipeline import (
+    Assigned,
     Assignment,
     CorpusRun,
     IdSource,
@@ -59,7 +60,7 @@ class _State:
     stream: Stream
     index: FaissIndex
     version: int
-    mark: tuple[int, int]
+    mark: tuple[int, int, int]  # journal lengths before the build read the store
 
 
 @dataclass
@@ -83,6 +84,17 @@ def furniture_of(blob: bytes | None, blocks: int) -> np.ndarray:
     return mask if len(mask) == blocks else np.zeros(blocks, dtype=bool)
 
 
+def _fingerprint_values(fp: Fingerprint, furniture: np.ndarray) -> dict[str, Any]:
+    """The columns that say what a stored page is compared on."""
+    return {
+        "words": fp.words,
+        "content_hash": fp.content_hash,
+        "shingles": array_bytes(fp.shingles, np.uint32),
+        "minhash": array_bytes(fp.minhash, np.uint32),
+        "furniture": array_bytes(furniture, np.bool_),
+    }
+
+
 def stored_view(row: MemberRow, shingle_words: int) -> tuple[Fingerprint, CopyView]:
     """A stored article as copy detection sees it (an article stored before sketches were
     kept is one block of its stored shingles)."""
@@ -90,6 +102,7 @@ def stored_view(row: MemberRow, shingle_words: int) -> tuple[Fingerprint, CopyVi
     fp = Fingerprint(row.content_hash, shingles, array_of(row.minhash, np.uint32), row.words)
     sketch = Sketch.from_bytes(row.sketch) if row.sketch else Sketch.single(shingles, row.words)
     kept = sketch.kept(furniture_of(row.furniture, len(sketch)))
+    leads = np.flatnonzero((sketch.keys == row.lead_block) & ~sketch.inpage)
     view = CopyView(
         sketch,
         kept,
@@ -97,6 +110,7 @@ def stored_view(row: MemberRow, shingle_words: int) -> tuple[Fingerprint, CopyVi
         site_key(row.site),
         np.zeros(len(sketch), dtype=bool),
         headline_of(row.title, sketch, shingle_words),
+        int(leads[0]) if row.lead_block is not None and len(leads) else -1,
     )
     return fp, view
 
@@ -117,6 +131,7 @@ class Engine:
         self._generation = 0  # how many states have gone live
         self._written_members: list[int] = []
         self._written_groups: list[int] = []
+        self._merges: list[tuple[int, int]] = []
         self._ids = IdSource(
             store.id_blocks("member"), store.id_blocks("group"), store.id_blocks("story")
         )
@@ -153,7 +168,7 @@ class Engine:
 
     def _build(self) -> _State:
         started = time.perf_counter()
-        mark = (len(self._written_members), len(self._written_groups))  # before any read
+        mark = (len(self._written_members), len(self._written_groups), len(self._merges))
         version = self.store.index_version()
         index = self._load_index(version)
         stream = Stream(self.config, self.embedder, self.settings.vector_version, index, self._ids)
@@ -176,6 +191,8 @@ class Engine:
         """Make ``state`` live, after replaying the members and groups this process wrote
         or took down since the build began (read back from the store as they are now)."""
         stream, index = state.stream, state.index
+        for old, survivor in self._merges[state.mark[2] :]:
+            stream.merge(old, survivor)
         members = sorted(set(self._written_members[state.mark[0] :]))
         found = {row.member: row for row in self.store.members_of(members)}
         words = self.config.copies.shingle_words
@@ -199,6 +216,7 @@ class Engine:
                 stream.stories.replace_vector(group, np.frombuffer(blob, dtype=np.float32))
         self._written_members.clear()
         self._written_groups.clear()
+        self._merges.clear()
         self._journaling = False
         self._generation += 1
         self._stream, self._index, self._version = stream, index, state.version
@@ -259,17 +277,20 @@ class Engine:
     def _assign_and_store(self, items: list[Item], articles: list[Article]) -> None:
         started, embedded = time.perf_counter(), self._stream.embedded
         try:
-            assignments = self._stream.assign(items, self._counts)
+            assigned = self._stream.assign(items, self._counts)
             self.stats.model_seconds += time.perf_counter() - started
             self.stats.embedded += self._stream.embedded - embedded
-            write_batch(self.store, self._batch(items, articles, assignments))
+            write_batch(self.store, self._batch(items, articles, assigned))
         except BaseException:
             log.exception("ingest failed; reloading the engine from the store")
             self.load()
             raise
+        assignments = assigned.assignments
         if self._journaling:
+            self._written_members.extend(r.member for r in assigned.refreshed)
             self._written_members.extend(a.member for a in assignments)
             self._written_groups.extend(a.group for a in assignments)
+            self._merges.extend(assigned.merged.items())
         self.stats.articles += len(items)
         self.stats.copies += sum(a.is_duplicate for a in assignments)
         self._since_snapshot += sum(not a.is_duplicate for a in assignments)
@@ -279,14 +300,18 @@ class Engine:
             )
             self._since_snapshot = 0
 
-    def _batch(
-        self, items: list[Item], articles: list[Article], assignments: list[Assignment]
-    ) -> IngestBatch:
-        batch = IngestBatch()
+    def _batch(self, items: list[Item], articles: list[Article], assigned: Assigned) -> IngestBatch:
+        batch = IngestBatch(
+            merged=dict(assigned.merged),
+            refreshed=[
+                {"member": r.member, **_fingerprint_values(r.fingerprint, r.furniture)}
+                for r in assigned.refreshed
+            ],
+        )
         version = self.settings.vector_version
-        for item, article, a in zip(items, articles, assignments, strict=True):
-            if not a.is_duplicate:
-                if a.similarity is None:
+        for item, article, a in zip(items, articles, assigned.assignments, strict=True):
+            if a.opened:
+                if a.new_story:
                     batch.stories.append(a.story)
                 batch.groups.append(
                     NewGroup(
@@ -310,7 +335,6 @@ class Engine:
         assert page is not None
         d = a.decision
         kept = item.sketch.kept(d.furniture)
-        fp = a.fingerprint
         return {
             "id": article.id,
             "member": a.member,
@@ -322,12 +346,9 @@ class Engine:
             "source": article.source,
             "url": article.url,
             "site": site_of(article.source, article.url),
-            "words": fp.words,
-            "content_hash": fp.content_hash,
-            "shingles": array_bytes(fp.shingles, np.uint32),
-            "minhash": array_bytes(fp.minhash, np.uint32),
+            **_fingerprint_values(a.fingerprint, d.furniture),
+            "painted": array_bytes(d.furniture, np.bool_),
             "sketch": item.sketch.to_bytes(),
-            "furniture": array_bytes(d.furniture, np.bool_),
             "prepared_with": PREPARATION_VERSION,
             "lead_block": int(item.sketch.keys[d.lead]) if d.lead >= 0 else None,
             "lead": page.lead(self.config.lead_words, kept),

@@ -25,9 +25,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -404,6 +404,27 @@ class Assignment:
     fingerprint: Fingerprint = field(repr=False, compare=False)
     vector: np.ndarray | None = field(default=None, repr=False, compare=False)
     lead_key: str | None = field(default=None, compare=False)
+    opened: bool = False  # it opened its group (still live at the end of its batch)
+    new_story: bool = False  # its group opened a story
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """A stored page whose furniture grew because a later page showed a block recurs."""
+
+    member: int
+    furniture: np.ndarray
+    fingerprint: Fingerprint
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """A batch's assignments, the stored groups it joined into others (old -> survivor),
+    and the stored pages whose furniture it taught."""
+
+    assignments: list[Assignment]
+    merged: dict[int, int]
+    refreshed: list[Refreshed] = field(default_factory=list)
 
 
 Tally = tuple[int, frozenset[int]]  # distinct groups, and which when fewer than asked
@@ -447,6 +468,7 @@ class _Overlay:
             counts.leads(keys, 2),
         ]
         self._added: list[dict[object, set[int]]] = [{}, {}, {}]
+        self._rules = rules
 
     def _column(
         self, which: int, keys: list[object]
@@ -474,13 +496,39 @@ class _Overlay:
             overall, overall_groups, on_site, site_groups, leads, lead_groups, item.site is not None
         )
 
-    def add(self, item: Item, group: int, lead: int) -> None:
+    def _count(self, which: int, key: Any) -> tuple[int, frozenset[int]]:
+        tallies: dict[Any, Tally] = self._tallies[which]  # type: ignore[assignment]
+        n, known = tallies.get(key, (0, frozenset()))
+        extra = self._added[which].get(key, set()) - known
+        return n + len(extra), known | extra
+
+    def add(
+        self, item: Item, group: int, lead: int
+    ) -> tuple[dict[int, set[int]], dict[tuple[int, int], set[int]]]:
+        """Count a placed page; returns the blocks it made furniture, overall and per
+        (site, key), with the other groups that carry them (whose pages learn it now)."""
+        rules = self._rules
+        crossed: list[dict[Any, set[int]]] = [{}, {}]
         for key in item.sketch.keys.tolist():
-            self._added[0].setdefault(key, set()).add(group)
+            slots: list[tuple[int, Any, int]] = [(0, key, rules.min_groups)]
             if item.site is not None:
-                self._added[1].setdefault((item.site, key), set()).add(group)
+                slots.append((1, (item.site, key), rules.site_min_groups))
+            for which, slot, threshold in slots:
+                before, _ = self._count(which, slot)
+                self._added[which].setdefault(slot, set()).add(group)
+                after, groups = self._count(which, slot)
+                if before < threshold <= after:
+                    crossed[which][slot] = set(groups) - {group}
         if lead >= 0:
             self._added[2].setdefault(int(item.sketch.keys[lead]), set()).add(group)
+        return crossed[0], crossed[1]
+
+
+def _survivor(group: int, merged: dict[int, int]) -> int:
+    """Where a group ended after the merges of a batch (a merge may follow another)."""
+    while group in merged:
+        group = merged[group]
+    return group
 
 
 def stored_view(view: CopyView) -> CopyView:
@@ -550,35 +598,53 @@ class Stream:
         fp, view = self._view(item, decision.furniture, seen)
         return self.copies.match(fp, view), decision, fp, view
 
-    def assign(self, items: Sequence[Item], counts: Counts) -> list[Assignment]:
-        """Assign a batch in order; later pages may join groups opened earlier in it."""
+    def assign(self, items: Sequence[Item], counts: Counts) -> Assigned:
+        """Assign a batch in order; later pages may join groups opened earlier in it, and a
+        page that is a copy of several groups joins them into the oldest."""
         overlay = _Overlay(items, counts, self.config)
         placed = []
+        merged: dict[int, int] = {}
+        refreshed: dict[int, Refreshed] = {}
         for item in items:
             match, decision, fp, view = self._place(item, overlay.seen(item))
             member = next(self.ids.member)
-            group = match.group if match else next(self.ids.group)
-            self.add(member, group, item, fp, view)
-            overlay.add(item, group, decision.lead)
-            placed.append((member, group, match, decision, fp))
-        fresh = [i for i, p in enumerate(placed) if p[2] is None]
+            opened = None if match else next(self.ids.group)
+            group = match.group if match else opened
+            assert group is not None
+            if match is not None and match.bridged:
+                group = min(match.bridged | {group})
+                for old in sorted(match.bridged | {match.group}):
+                    if old != group:
+                        self.merge(old, group)
+                        merged[old] = group
+            self.add(member, group, item, fp, view, decision.lead)
+            placed.append((member, opened, match, decision, fp))
+            for r in self._relearn(*overlay.add(item, group, decision.lead)):
+                refreshed[r.member] = r
+        for n, (member, opened, match, decision, _) in enumerate(placed):
+            if member in refreshed:
+                r = refreshed.pop(member)
+                decision = Decision(r.furniture, decision.counts, decision.lead)
+                placed[n] = (member, opened, match, decision, r.fingerprint)
+        finals = [_survivor(m.group if m else o, merged) for _, o, m, _, _ in placed]  # type: ignore[arg-type]
+        fresh = [i for i, (_, o, _, _, _) in enumerate(placed) if o is not None and finals[i] == o]
         kept = [items[i].sketch.kept(placed[i][3].furniture) for i in fresh]
         made = Embedding(self.embedder, self.config.lead_words, self.config.embed_batch)
         vectors = dict(zip(fresh, made.vectors([items[i] for i in fresh], kept), strict=True))
         self.embedded += made.embedded
         out = []
-        for i, (member, group, match, decision, fp) in enumerate(placed):
-            when = items[i].published_at
-            vector = vectors.get(i)
-            if match is None:
-                story = self.stories.assign(group, vector, when, self.ids.story.__next__)
-                similarity = story.similarity
+        for i, (member, opened, match, decision, fp) in enumerate(placed):
+            group, item = finals[i], items[i]
+            vector, key, new_story = vectors.get(i), None, False
+            if i in vectors:  # it opened a group still its own: place that in a story
+                story = self.stories.assign(
+                    group, vector, item.published_at, self.ids.story.__next__
+                )
+                similarity, new_story = story.similarity, story.similarity is None
             else:
-                self.stories.touch(group, when)
-                similarity = round(match.similarity, 4)
-            key = None
+                self.stories.touch(group, item.published_at)
+                similarity = round(match.similarity, 4) if match else None
             if vector is not None:
-                item = items[i]
                 mask = item.sketch.kept(decision.furniture)
                 key = lead_key(item.title, item.sketch, mask, self.config.lead_words, self.version)
             out.append(
@@ -592,13 +658,56 @@ class Stream:
                     fp,
                     vector,
                     key,
+                    opened is not None and group == opened,
+                    new_story,
                 )
             )
+        opened_here = {o for _, o, _, _, _ in placed if o is not None}
+        stored = {old: _survivor(old, merged) for old in merged if old not in opened_here}
+        return Assigned(out, stored, list(refreshed.values()))
+
+    def _relearn(
+        self, overall: dict[int, set[int]], on_site: dict[tuple[int, int], set[int]]
+    ) -> list[Refreshed]:
+        """The pages of the groups that carry blocks this batch made furniture: the blocks
+        leave what they are compared on (a site's first page loses its template when the
+        second arrives; a page is never stripped of its own lead this way)."""
+        wanted: dict[int, set[int]] = {}  # member -> keys to drop
+        for key, groups in overall.items():
+            for member in self.copies.members_of(groups):
+                wanted.setdefault(member, set()).add(key)
+        for (site, key), groups in on_site.items():
+            for member in self.copies.members_of(groups):
+                if self.copies.view(member).site == site:
+                    wanted.setdefault(member, set()).add(key)
+        out = []
+        for member, keys in wanted.items():
+            view = self.copies.view(member)
+            sketch = view.sketch
+            drop = np.isin(sketch.keys, list(keys)) & view.kept
+            if view.lead >= 0:
+                drop[view.lead] = False
+            if not drop.any():
+                continue
+            kept = view.kept & ~drop
+            fp = fingerprint(sketch, kept, self._minhasher)
+            changed = CopyView(
+                sketch, kept, fp.shingles, view.site, view.repeated, view.headline, view.lead
+            )
+            self.copies.update(member, fp, changed)
+            out.append(Refreshed(member, ~kept & ~sketch.inpage, fp))
         return out
 
-    def add(self, member: int, group: int, item: Item, fp: Fingerprint, view: CopyView) -> None:
+    def merge(self, old: int, survivor: int) -> None:
+        """Join group ``old`` into ``survivor``: a page is a copy of both."""
+        self.copies.merge(old, survivor)
+        self.stories.merge(old, survivor)
+
+    def add(
+        self, member: int, group: int, item: Item, fp: Fingerprint, view: CopyView, lead: int
+    ) -> None:
         """Record a page for copy detection and for the headlines later pages may quote."""
-        self.copies.add(member, group, fp, stored_view(view))
+        self.copies.add(member, group, fp, replace(stored_view(view), lead=lead))
         self.headlines.add(member, item.headline, fp.shingles)
 
     def restore(self, member: int, group: int, fp: Fingerprint, view: CopyView) -> None:

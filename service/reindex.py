@@ -347,8 +347,10 @@ class Reindex:
                 values["sketch"] = items[i].sketch.to_bytes()
                 values["prepared_with"] = config.preparation
                 changed_groups.add(gid)
-            if furniture != (r.furniture or b"") or r.member in fresh:
+            if furniture != (r.furniture or b""):
                 values["furniture"] = furniture
+            if furniture != (r.painted or b"") or r.member in fresh:
+                values["painted"] = furniture
                 repaint.append(i)
             if p.fingerprint.content_hash != r.content_hash:
                 fp = p.fingerprint
@@ -361,9 +363,12 @@ class Reindex:
             if p.is_duplicate != r.is_duplicate or p.similarity != r.similarity:
                 values.update(is_duplicate=p.is_duplicate, similarity=p.similarity)
             lead = p.decision.lead
-            values["lead_block"] = int(items[i].sketch.keys[lead]) if lead >= 0 else None
-            write.articles.append({"member": r.member, **values})
-        report.articles_changed = sum(len(v) > 2 for v in write.articles)
+            lead_block = int(items[i].sketch.keys[lead]) if lead >= 0 else None
+            if lead_block != r.lead_block:
+                values["lead_block"] = lead_block
+            if values:
+                write.articles.append({"member": r.member, **values})
+        report.articles_changed = len(write.articles)
         self._repaint(window, items, result, repaint, write)
         write.rebuilt_groups = changed_groups
         for i, (r, p) in enumerate(zip(window, result.placements, strict=True)):

@@ -104,6 +104,15 @@ class StoryIndex:
         if vector is not None:
             self._index.add(np.array([group]), vector.reshape(1, -1))
 
+    def merge(self, old: int, survivor: int) -> None:
+        """Group ``old`` joined ``survivor``: its time span widens the survivor's, and its
+        vector leaves the index (the survivor's represents them both)."""
+        span = self._span.get(old)
+        if span is not None:
+            self.touch(survivor, span[0])
+            self.touch(survivor, span[1])
+        self.forget(old)
+
     def forget(self, group: int) -> None:
         """Remove a group that has no members left."""
         self._index.remove(np.array([group]))

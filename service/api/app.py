@@ -11,17 +11,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
 
 from service import __version__
 from service.api import articles, groups, ops, reindex
 from service.embedder import Embedder, load_embedder
 from service.engine import Engine, NotFound
 from service.metrics import Metrics
-from service.migrate import upgrade
 from service.queries import Missing
 from service.settings import Settings
-from service.store import Store, connect
+from service.store import Store, StoreUnavailable, connect
+from service.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +86,8 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     async def not_found(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": {"message": str(exc.args[0])}})
 
-    @app.exception_handler(OperationalError)
-    async def store_down(_request: Request, exc: OperationalError) -> JSONResponse:
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(_request: Request, exc: StoreUnavailable) -> JSONResponse:
         log.error("store unavailable", extra={"error": str(exc.orig)})
         return JSONResponse(
             status_code=503, content={"detail": {"message": "the store is unavailable; retry"}}

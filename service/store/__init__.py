@@ -4,6 +4,8 @@ Every SQL statement of the service lives in this package. The in-memory state of
 live service and the vector index are caches of the store: both can be rebuilt from it.
 """
 
+from sqlalchemy.exc import OperationalError as StoreUnavailable
+
 from service.store.core import MemberRow, Store, connect, dialect_of
 from service.store.schema import (
     ArticleRow,
@@ -32,6 +34,7 @@ __all__ = [
     "MetaRow",
     "ReindexRow",
     "Store",
+    "StoreUnavailable",
     "StoryRow",
     "array_bytes",
     "array_of",

@@ -39,6 +39,7 @@ MEMBER_COLUMNS = (
     ArticleRow.furniture,
     ArticleRow.site,
     ArticleRow.title,
+    ArticleRow.lead_block,
 )
 
 
@@ -55,6 +56,7 @@ class MemberRow(NamedTuple):
     furniture: bytes | None
     site: str | None
     title: str | None
+    lead_block: int | None
 
 
 def dialect_of(session: Session) -> Any:

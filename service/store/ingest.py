@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.store.core import Store, dialect_of
@@ -116,6 +116,8 @@ class IngestBatch:
 
     stories: list[int] = field(default_factory=list)
     groups: list[NewGroup] = field(default_factory=list)
+    merged: dict[int, int] = field(default_factory=dict)  # stored groups joined: old -> survivor
+    refreshed: list[dict[str, Any]] = field(default_factory=list)  # member + changed columns
     articles: list[dict[str, Any]] = field(default_factory=list)
     blocks: set[tuple[int, int]] = field(default_factory=set)
     site_blocks: set[tuple[int, int, int]] = field(default_factory=set)
@@ -160,6 +162,17 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
                     row.last_published = max(last, when) if last else when
             s.add(ArticleRow(**values, ingested_at=stamp))
         s.flush()
+        for old, survivor in sorted(batch.merged.items()):
+            _merge_group(s, old, survivor)
+        if batch.refreshed:
+            columns = sorted(k for k in batch.refreshed[0] if k != "member")
+            table: Any = ArticleRow.__table__
+            s.execute(
+                update(table)
+                .where(table.c.member == bindparam("m"))
+                .values(**{k: bindparam(f"v_{k}") for k in columns}),
+                [{"m": r["member"], **{f"v_{k}": r[k] for k in columns}} for r in batch.refreshed],
+            )
         _insert_ignore(
             s, BlockGroupRow, [{"key_hash": k, "group_id": g} for k, g in sorted(batch.blocks)]
         )
@@ -170,6 +183,47 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
                 {"site_hash": site, "key_hash": k, "group_id": g}
                 for site, k, g in sorted(batch.site_blocks)
             ],
+        )
+
+
+def _merge_group(s: Session, old: int, survivor: int) -> None:
+    """A stored group joins another (an article was a copy of both): its members, its span
+    and its block rows move, it is recorded as merged, and an emptied story follows."""
+    row, into = s.get(GroupRow, old), s.get(GroupRow, survivor)
+    if row is None or into is None:
+        return
+    s.execute(update(ArticleRow).where(ArticleRow.group_id == old).values(group_id=survivor))
+    spans = [
+        utc(t)
+        for t in (
+            row.first_published,
+            row.last_published,
+            into.first_published,
+            into.last_published,
+        )
+    ]
+    known = [t for t in spans if t is not None]
+    into.first_published = min(known) if known else None
+    into.last_published = max(known) if known else None
+    for table in (BlockGroupRow, BlockSiteRow):
+        columns = [c for c in ("site_hash", "key_hash") if hasattr(table, c)]
+        moved = [
+            {**dict(zip(columns, values, strict=True)), "group_id": survivor}
+            for values in s.execute(
+                select(*(getattr(table, c) for c in columns)).where(table.group_id == old)
+            ).all()
+        ]
+        _insert_ignore(s, table, moved)
+        s.execute(delete(table).where(table.group_id == old))
+    row.merged_into, row.vector = survivor, None
+    s.flush()
+    if row.story_id != into.story_id and not s.scalar(
+        select(GroupRow.id)
+        .where(GroupRow.story_id == row.story_id, GroupRow.merged_into.is_(None))
+        .limit(1)
+    ):
+        s.execute(
+            update(StoryRow).where(StoryRow.id == row.story_id).values(merged_into=into.story_id)
         )
 
 

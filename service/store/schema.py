@@ -66,6 +66,9 @@ class ArticleRow(Base):
     # the page's sketch (prepared with ``prepared_with``) and its furniture as last decided
     sketch: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     furniture: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # the furniture its flags, clean text and lead were made with (the reindex repaints
+    # them when the furniture learned since differs)
+    painted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     prepared_with: Mapped[int] = mapped_column(Integer, default=0)
     lead_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     lead: Mapped[str] = mapped_column(Text)

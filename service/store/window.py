@@ -37,6 +37,8 @@ class WindowRow:
     published_at: datetime | None
     sketch: bytes | None
     furniture: bytes | None
+    painted: bytes | None  # the furniture its flags were made with
+    lead_block: int | None
     prepared_with: int
     content_hash: str
     is_duplicate: bool
@@ -59,6 +61,8 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
         ArticleRow.published_at,
         ArticleRow.sketch,
         ArticleRow.furniture,
+        ArticleRow.painted,
+        ArticleRow.lead_block,
         ArticleRow.prepared_with,
         ArticleRow.content_hash,
         ArticleRow.is_duplicate,
@@ -90,10 +94,12 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
                     utc(r[6]),
                     r[7],
                     r[8],
-                    int(r[9] or 0),
+                    r[9],
                     r[10],
-                    bool(r[11]),
+                    int(r[11] or 0),
                     r[12],
+                    bool(r[13]),
+                    r[14],
                 )
             )
         last = int(chunk[-1][0])

@@ -18,6 +18,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("site", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("sketch", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("furniture", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column("painted", sa.LargeBinary(), nullable=True))
         batch_op.add_column(
             sa.Column("prepared_with", sa.Integer(), nullable=False, server_default="0")
         )
@@ -42,6 +43,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_articles_lead_block"))
         batch_op.drop_column("lead_block")
         batch_op.drop_column("prepared_with")
+        batch_op.drop_column("painted")
         batch_op.drop_column("furniture")
         batch_op.drop_column("sketch")
         batch_op.drop_column("site")
