@@ -88,7 +88,7 @@ URL_ONLY = 0.1
 UNDATED = 0.1
 SAME_STORY = 1.5
 RELATED = 2.5
-UNLABELLED = "zyte:"  # sources whose story relations are unknown
+UNLABELLED = "zyte:"  # the extraction benchmark's pages: no story labels
 
 _WORD = re.compile(r"\w+")
 
@@ -96,7 +96,7 @@ _WORD = re.compile(r"\w+")
 @dataclass(frozen=True)
 class SyntheticFeed:
     """Articles in publication order, with the truth: the duplicate group (the original's
-    source key) and the story of each article, the story pairs left unscored, and the
+    source key) and the story of each article, the story pairs rated different, and the
     publication time each article was given (kept when the page itself is sent undated)."""
 
     articles: list[Article]
@@ -104,16 +104,18 @@ class SyntheticFeed:
     edits: dict[str, dict[str, float]]
     original_of: dict[str, str]
     stories: list[str]
-    unscored: set[frozenset[str]]
+    different: set[frozenset[str]]
     times: list[datetime]
 
     def story_scored(self, a: object, b: object) -> bool:
-        """Whether the truth settles if two different stories are one: not for SemEval
-        pairs rated "related", and not between two pages of the extraction benchmark, which
-        holds several outlets' pages about one event with no story labels."""
-        if frozenset((a, b)) in self.unscored:
-            return False
-        return not (str(a).startswith(UNLABELLED) and str(b).startswith(UNLABELLED))
+        """Whether the truth settles that two different stories are different: SemEval
+        stories rated different (overall > 2.5), or stories from the two data sets. Two
+        SemEval articles of different pairs may well be on one event (several pairs are),
+        and the extraction benchmark holds several outlets' pages per event with no story
+        labels: those pairs are not scored."""
+        if frozenset((a, b)) in self.different:
+            return True
+        return str(a).startswith(UNLABELLED) != str(b).startswith(UNLABELLED)
 
 
 def _shingles(text: str, size: int = 5) -> set[int]:
@@ -283,7 +285,7 @@ def _story_truth(
     keys: Sequence[str], pairs: Sequence[RatedPair]
 ) -> tuple[dict[str, str], set[frozenset[str]]]:
     """Story label per original: SemEval pairs rated the same story (overall <= 1.5) share
-    one; pairs rated in between (1.5 < overall <= 2.5) are left unscored."""
+    one; the pairs of story labels rated different (overall > 2.5)."""
     present = set(keys)
     parent = {k: k for k in keys}
 
@@ -293,7 +295,7 @@ def _story_truth(
             k = parent[k]
         return k
 
-    unscored: set[frozenset[str]] = set()
+    different: set[frozenset[str]] = set()
     for p in pairs:
         a, b = f"semeval:{p.id1}", f"semeval:{p.id2}"
         if a not in present or b not in present:
@@ -301,10 +303,10 @@ def _story_truth(
         if p.overall <= SAME_STORY:
             ra, rb = sorted((find(a), find(b)))
             parent[rb] = ra
-        elif p.overall <= RELATED:
-            unscored.add(frozenset((a, b)))
+        elif p.overall > RELATED:
+            different.add(frozenset((a, b)))
     story = {k: find(k) for k in keys}
-    return story, {frozenset(story[k] for k in pair) for pair in unscored}
+    return story, {frozenset(story[k] for k in pair) for pair in different}
 
 
 def _times(
@@ -416,7 +418,7 @@ def build_feed(
             captions=tuple(given),
         )
         built.append((replace(page, edits={**page.edits, **dressed}), _site_and_date(article, rng)))
-    story_of, unscored = _story_truth(keys, pairs)
+    story_of, different = _story_truth(keys, pairs)
     articles: list[Article] = []
     labels: list[str] = []
     edits_of: dict[str, dict[str, float]] = {}
@@ -435,7 +437,7 @@ def build_feed(
             original_of[ident] = first[key]
     times = [page.when for page, _ in built]
     return SyntheticFeed(
-        articles, labels, edits_of, original_of, [story_of[k] for k in labels], unscored, times
+        articles, labels, edits_of, original_of, [story_of[k] for k in labels], different, times
     )
 
 
