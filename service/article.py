@@ -39,15 +39,44 @@ class Article:
     language: str | None = None
 
 
-def parse_datetime(value: str) -> datetime:
-    """Parse ISO 8601; a date without a zone is taken as UTC so all times compare."""
+def parse_datetime(value: str, name: str = "published_at") -> datetime:
+    """Parse ISO 8601 into UTC; a date without a zone is taken as UTC so all times compare.
+    Every date the service reads comes through here: a date that is not one, or that
+    overflows when converted to UTC (year 1 east of Greenwich, year 9999 west of it), is
+    an ``ArticleError`` naming the field."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
     except ValueError as exc:
-        raise ArticleError("published_at", f"'{value[:40]}' is not an ISO 8601 date") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        raise ArticleError(name, f"'{value[:40]}' is not an ISO 8601 date") from exc
+    except OverflowError as exc:
+        raise ArticleError(name, f"'{value[:40]}' is out of range once converted to UTC") from exc
+
+
+def clean_string(name: str, value: str) -> str:
+    """A text as the store can keep it: NUL characters (a scraping leftover no database text
+    column holds) are removed; a lone surrogate (half of a UTF-16 pair: no character at
+    all) is refused."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ArticleError(name, f"holds a lone surrogate at character {exc.start}") from exc
+    return value.replace("\x00", "")
+
+
+def check_id(value: object, name: str = "id") -> str:
+    """An article id: any non-empty string of at most MAX_ID_CHARS characters without NUL,
+    other control characters or lone surrogates. It is kept exactly as given, and every id
+    the API accepts can be read and taken down (ids may hold "/")."""
+    if not isinstance(value, str) or not value.strip():
+        raise ArticleError(name, "must be a non-empty string")
+    if len(value) > MAX_ID_CHARS:
+        raise ArticleError(name, f"is {len(value)} characters; the limit is {MAX_ID_CHARS}")
+    if clean_string(name, value) != value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ArticleError(name, "holds a control character")
+    return value
 
 
 def _optional_str(obj: dict[str, Any], name: str, limit: int) -> str | None:
@@ -58,7 +87,7 @@ def _optional_str(obj: dict[str, Any], name: str, limit: int) -> str | None:
         raise ArticleError(name, f"must be a string, got {type(value).__name__}")
     if len(value) > limit:
         raise ArticleError(name, f"is {len(value)} characters; the limit is {limit}")
-    return value
+    return clean_string(name, value)
 
 
 def parse_article(obj: Any, limits: InputLimits) -> Article:
@@ -68,10 +97,7 @@ def parse_article(obj: Any, limits: InputLimits) -> Article:
     raw_id = obj.get("id")
     if raw_id is None:
         raise ArticleError("id", "is required")
-    if not isinstance(raw_id, str) or not raw_id.strip():
-        raise ArticleError("id", "must be a non-empty string")
-    if len(raw_id) > MAX_ID_CHARS:
-        raise ArticleError("id", f"is {len(raw_id)} characters; the limit is {MAX_ID_CHARS}")
+    raw_id = check_id(raw_id)
     text = _optional_str(obj, "text", limits.max_text_chars)
     html = _optional_str(obj, "html", limits.max_text_chars)
     if text is None and html is None:
@@ -96,6 +122,6 @@ def parse_article(obj: Any, limits: InputLimits) -> Article:
         text=text,
         html=html,
         published_at=parse_datetime(published) if published else None,
-        captions=tuple(captions),
+        captions=tuple(clean_string(f"captions[{n}]", c) for n, c in enumerate(captions)),
         **strings,
     )

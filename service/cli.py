@@ -105,14 +105,23 @@ def _serve(settings: Settings) -> int:
     from service.api.app import create_app
     from service.logs import configure
 
+    class Server(uvicorn.Server):
+        """uvicorn's server, but a stop it was asked for (SIGTERM, SIGINT) that shut down
+        cleanly exits 0 instead of re-raising the signal, which supervisors read as a crash."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
     configure()
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_config=None,
         timeout_graceful_shutdown=30,
     )
+    Server(config).run()
     return 0
 
 

@@ -53,6 +53,21 @@ class NotFound(LookupError):
     """No such article, group or story (any more)."""
 
 
+class Recovering(RuntimeError):
+    """A write failed half-way: the in-memory state is rebuilt from the store before the
+    next write, no sooner than a back-off that doubles while failures go on (so a failure
+    storm cannot stall the writers with rebuilds)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the service is recovering from a failed write; retry in {max(1, round(seconds))} s"
+        )
+        self.seconds = seconds
+
+
+BACKOFF_START, BACKOFF_MAX = 1.0, 60.0
+
+
 @dataclass(frozen=True)
 class _State:
     """In-memory state built from the store, before it goes live."""
@@ -132,6 +147,8 @@ class Engine:
         self._written_members: list[int] = []
         self._written_groups: list[int] = []
         self._merges: list[tuple[int, int]] = []
+        self._failed_at: float | None = None  # a write failed: rebuild before the next
+        self._backoff = BACKOFF_START
         self._ids = IdSource(
             store.id_blocks("member"), store.id_blocks("group"), store.id_blocks("story")
         )
@@ -260,6 +277,27 @@ class Engine:
 
     # -- writes ----------------------------------------------------------------------
 
+    def _failed(self, what: str) -> None:
+        """A write failed after the in-memory state moved: it is rebuilt before the next."""
+        log.exception(f"{what} failed; the engine is rebuilt from the store before the next write")
+        self._failed_at = time.monotonic()
+
+    def _recover(self) -> None:
+        """Before a write (under the lock): rebuild the state a failed write left, once the
+        back-off has passed; until then the write is refused (503, Retry-After)."""
+        if self._failed_at is None:
+            return
+        wait = self._failed_at + self._backoff - time.monotonic()
+        if wait > 0:
+            raise Recovering(wait)
+        try:
+            self._install(self._build())
+        except BaseException:
+            self._failed_at = time.monotonic()
+            self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+            raise Recovering(self._backoff) from None
+        self._failed_at, self._backoff = None, BACKOFF_START
+
     def ingest(self, articles: Sequence[Article]) -> list[ArticleAnswer]:
         """Assign and store a batch; an id already stored answers as before and stores
         nothing. Every article is prepared before the write lock is taken."""
@@ -268,6 +306,7 @@ class Engine:
             unique.setdefault(article.id, article)
         items = {article_id: item_of(a, self.config) for article_id, a in unique.items()}
         with self._lock:
+            self._recover()
             stored = self.store.articles(list(items))
             fresh = [item for article_id, item in items.items() if article_id not in stored]
             if fresh:
@@ -282,8 +321,7 @@ class Engine:
             self.stats.embedded += self._stream.embedded - embedded
             write_batch(self.store, self._batch(items, articles, assigned))
         except BaseException:
-            log.exception("ingest failed; reloading the engine from the store")
-            self.load()
+            self._failed("ingest")
             raise
         assignments = assigned.assignments
         if self._journaling:
@@ -378,11 +416,11 @@ class Engine:
         """Take an article down: out of the store, copy detection and the index; the group's
         canonical moves to the next member, and an emptied group or story is removed."""
         with self._lock:
+            self._recover()
             try:
                 removed = take_down(self.store, article_id, self._next_vector)
             except BaseException:
-                log.exception("takedown failed; reloading the engine from the store")
-                self.load()
+                self._failed("takedown")
                 raise
             if removed is None:
                 raise NotFound(f"no article '{article_id}'")

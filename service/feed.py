@@ -1,7 +1,8 @@
 """Reading and writing JSONL feeds: the file edge of ``newsdedup cluster``.
 
 A bad line is reported with its number and field and skipped (or stops the run in strict
-mode); a repeated id is replaced by its later line, and reported.
+mode); a repeated id keeps its first line, and each later one is reported and skipped (the
+API does the same inside a batch).
 """
 
 from __future__ import annotations
@@ -37,11 +38,12 @@ class FeedError(ValueError):
 
 @dataclass
 class Feed:
-    """The good articles in file order (a repeated id at its last line), and what went wrong."""
+    """The good articles in file order (a repeated id at its first line), and what went
+    wrong: bad lines, and repeats as (id, first line, repeating line)."""
 
     articles: list[Article] = field(default_factory=list)
     bad: list[BadLine] = field(default_factory=list)
-    replaced: list[tuple[str, int, int]] = field(default_factory=list)
+    repeated: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 def _parse_line(number: int, raw: bytes, limits: InputLimits) -> Article:
@@ -71,7 +73,7 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
 def read_feed(stream: BinaryIO, limits: InputLimits, *, strict: bool = False) -> Feed:
     """Parse a JSONL stream of articles."""
     feed = Feed()
-    where: dict[str, tuple[int, Article]] = {}
+    first: dict[str, int] = {}
     for number, raw in _lines(stream):
         try:
             article = _parse_line(number, raw, limits)
@@ -80,11 +82,11 @@ def read_feed(stream: BinaryIO, limits: InputLimits, *, strict: bool = False) ->
                 raise
             feed.bad.append(exc.bad)
             continue
-        earlier = where.pop(article.id, None)
-        if earlier is not None:
-            feed.replaced.append((article.id, earlier[0], number))
-        where[article.id] = (number, article)
-    feed.articles = [article for _, article in where.values()]
+        if article.id in first:
+            feed.repeated.append((article.id, first[article.id], number))
+            continue
+        first[article.id] = number
+        feed.articles.append(article)
     return feed
 
 

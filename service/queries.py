@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from service.api.schemas import GroupOut, MemberOut, StoriesOut, StoryOut, StorySummary
@@ -98,8 +98,6 @@ def story(store: Store, story_id: int, canonical: Canonical) -> StoryOut:
 
 def recent_stories(store: Store, since: datetime | None, limit: int, offset: int) -> StoriesOut:
     """Stories with articles ingested since ``since``, largest first, a page at a time."""
-    if since is not None:  # the store holds UTC; a time without a zone is taken as UTC
-        since = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
     sizes = store.story_sizes(since, limit + 1, offset)
     page = sizes[:limit]
     headlines = store.story_headlines([s for s, _ in page])

@@ -51,6 +51,7 @@ from service.store.window import (
     WindowRow,
     close_run,
     inputs,
+    mark_interrupted,
     open_run,
     read_window,
     write_reindex,
@@ -180,6 +181,7 @@ class Reindex:
         """Run once; ``on_start`` is called when the lock is held (raises ReindexBusy when not)."""
         started = time.perf_counter()
         with reindex_lock(self.config.data_dir, self.store):
+            mark_interrupted(self.store)  # earlier runs that died holding the lock
             run_id = open_run(self.store)
             if on_start is not None:
                 on_start()

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     api_key: str | None = Field(None, description="When set, writes need this key.")
+    cors_origins: tuple[str, ...] = Field(
+        (), description="Origins a browser may call the API from (JSON list); none by default."
+    )
     max_body_bytes: int = Field(16_000_000, ge=1000, description="Largest request body (413).")
     max_batch: int = Field(256, ge=1, description="Most articles in one request (413).")
     flat_max: int = Field(50_000, ge=1, description="Past this many vectors the index is IVF.")

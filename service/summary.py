@@ -40,6 +40,6 @@ def summarise(run: CorpusRun, feed: Feed, top: int = 5) -> str:
         lines += [f"  {n:>5}  group {g}: {canonical[g]}" for g, n in largest]
     for bad in feed.bad:
         lines.append(f"skipped {bad}")
-    for article_id, earlier, later in feed.replaced:
-        lines.append(f"id '{article_id}' on line {earlier} replaced by line {later}")
+    for article_id, first, later in feed.repeated:
+        lines.append(f"id '{article_id}' on line {later} repeats line {first}: skipped")
     return "\n".join(lines)

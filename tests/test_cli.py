@@ -38,7 +38,9 @@ def test_cluster_writes_one_line_per_article_and_a_summary(
     assert "articles: 10" in report
     assert "largest duplicate groups:" in report
     assert "skipped line 11: field '(line)': malformed JSON" in report
-    assert "id 'chess-1' on line 10 replaced by line 12" in report
+    assert "id 'chess-1' on line 12 repeats line 10: skipped" in report
+    chess = next(r for r in rows if r["id"] == "chess-1")
+    assert chess["flags"] == [] and not chess["is_duplicate"]  # the first line's article
 
 
 def test_strict_mode_fails_on_a_bad_line(

@@ -89,10 +89,10 @@ def test_strict_mode_stops_at_the_first_bad_line(settings: Settings) -> None:
         )
 
 
-def test_repeated_id_later_line_wins(settings: Settings) -> None:
+def test_repeated_id_keeps_its_first_line(settings: Settings) -> None:
     feed = read_feed(
         _feed(_line(id="a", text="old"), _line(id="b", text="b"), _line(id="a", text="new")),
         settings.limits,
     )
-    assert [(a.id, a.text) for a in feed.articles] == [("b", "b"), ("a", "new")]
-    assert feed.replaced == [("a", 1, 3)]
+    assert [(a.id, a.text) for a in feed.articles] == [("a", "old"), ("b", "b")]
+    assert feed.repeated == [("a", 1, 3)]

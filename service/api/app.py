@@ -10,16 +10,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from service import __version__
 from service.api import articles, groups, ops, reindex
+from service.article import ArticleError
 from service.embedder import Embedder, load_embedder
-from service.engine import Engine, NotFound
+from service.engine import Engine, NotFound, Recovering
 from service.metrics import Metrics
 from service.queries import Missing
 from service.settings import Settings
 from service.store import Store, StoreUnavailable, connect
+from service.store.lock import settle_interrupted_runs
 from service.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -43,7 +46,9 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = connect(settings.store_url)
         upgrade(engine)
-        app.state.engine = Engine(settings, Store(engine), embedder or load_embedder(settings))
+        store = Store(engine)
+        settle_interrupted_runs(settings.data_dir, store)
+        app.state.engine = Engine(settings, store, embedder or load_embedder(settings))
         watcher = asyncio.create_task(
             _watch_versions(app.state.engine, settings.reload_poll_seconds)
         )
@@ -68,6 +73,13 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     app.state.engine = None
     for router in (articles.router, groups.router, reindex.router, ops.router):
         app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["content-type", "x-api-key", "authorization"],
+        )
 
     @app.middleware("http")
     async def measure(
@@ -85,6 +97,20 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     @app.exception_handler(Missing)
     async def not_found(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": {"message": str(exc.args[0])}})
+
+    @app.exception_handler(ArticleError)
+    async def bad_value(_request: Request, exc: ArticleError) -> JSONResponse:
+        return JSONResponse(
+            status_code=422, content={"detail": {"message": str(exc), "field": exc.field}}
+        )
+
+    @app.exception_handler(Recovering)
+    async def recovering(_request: Request, exc: Recovering) -> JSONResponse:
+        return JSONResponse(
+            status_code=503,
+            headers={"Retry-After": str(max(1, round(exc.seconds)))},
+            content={"detail": {"message": str(exc)}},
+        )
 
     @app.exception_handler(StoreUnavailable)
     async def store_down(_request: Request, exc: StoreUnavailable) -> JSONResponse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -12,6 +11,7 @@ from service import queries
 from service.api.articles import ERRORS
 from service.api.deps import EngineDep
 from service.api.schemas import GroupOut, StoriesOut, StoryOut
+from service.article import parse_datetime
 
 router = APIRouter(prefix="/v1", tags=["groups"])
 GroupId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a duplicate group id")]
@@ -34,9 +34,11 @@ async def story(story_id: StoryId, engine: EngineDep) -> StoryOut:
 async def stories(
     engine: EngineDep,
     since: Annotated[
-        datetime | None, Query(description="stories with articles ingested since")
+        str | None,
+        Query(description="stories with articles ingested since (ISO 8601; no zone: UTC)"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> StoriesOut:
-    return await run_in_threadpool(queries.recent_stories, engine.store, since, limit, offset)
+    when = parse_datetime(since, "since") if since is not None else None
+    return await run_in_threadpool(queries.recent_stories, engine.store, when, limit, offset)

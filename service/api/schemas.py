@@ -36,8 +36,19 @@ class ArticleIn(BaseModel):
     language: str | None = None
 
 
+class RepeatOut(BaseModel):
+    id: str
+    index: int = Field(description="the position of the repeat in the request")
+    first: int = Field(description="the position of the item it repeats (the one taken)")
+
+
 class ArticlesOut(BaseModel):
-    articles: list[ArticleAnswer]
+    articles: list[ArticleAnswer] = Field(description="one answer per item of the request")
+    repeated: list[RepeatOut] = Field(
+        default_factory=list,
+        description="items whose id an earlier item of the request has: the first is taken, "
+        "and each repeat is answered as it",
+    )
 
 
 class MemberOut(BaseModel):

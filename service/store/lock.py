@@ -39,3 +39,15 @@ def reindex_lock(data_dir: Path, store: Store) -> Iterator[None]:
         except BlockingIOError as exc:
             raise ReindexBusy("another reindex is running") from exc
         yield
+
+
+def settle_interrupted_runs(data_dir: Path, store: Store) -> int:
+    """Runs still marked running whose holder died are marked interrupted, if no run holds
+    the lock now (a live run is left alone). Returns how many were marked."""
+    from service.store.window import mark_interrupted
+
+    try:
+        with reindex_lock(data_dir, store):
+            return mark_interrupted(store)
+    except ReindexBusy:
+        return 0

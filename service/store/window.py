@@ -268,6 +268,17 @@ def _window_edge(s: Any, since: datetime, purge: bool) -> tuple[int, int]:
     return int(old), int(old)
 
 
+def mark_interrupted(store: Store) -> int:
+    """Runs marked running, whose holder died (the caller holds the lock): interrupted."""
+    with store.session() as s:
+        result = s.execute(
+            update(ReindexRow)
+            .where(ReindexRow.status == "running")
+            .values(status="interrupted", finished_at=now())
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def open_run(store: Store) -> int:
     with store.session() as s:
         row = ReindexRow(started_at=now(), status="running", report={})
