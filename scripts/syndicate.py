@@ -36,7 +36,7 @@ import random
 import re
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -281,6 +281,25 @@ def syndicate(
     return new_headline(source.title, source.paragraphs[0], outlet, rng), paragraphs, edits
 
 
+def _owner_check(sources: Sequence[Source]) -> Callable[[Sequence[str], str], bool]:
+    """Whether a shortened text is still its source's own: a recombined feed reuses the
+    sentences of the real bodies, so a story cut to its first sentences could be mostly
+    another original's text (a copy of it), which the truth calls distinct."""
+    holders: dict[int, set[str]] = {}
+    for source in sources:
+        for shingle in _shingles(" ".join(source.paragraphs)):
+            holders.setdefault(shingle, set()).add(source.key)
+
+    def owns(paragraphs: Sequence[str], key: str) -> bool:
+        mine = _shingles(" ".join(paragraphs))
+        shared: Counter[str] = Counter()
+        for shingle in mine:
+            shared.update(holders.get(shingle, set()) - {key})
+        return all(n < MAX_SHARED * len(mine) for n in shared.values())
+
+    return owns
+
+
 def _story_truth(
     keys: Sequence[str], pairs: Sequence[RatedPair]
 ) -> tuple[dict[str, str], set[frozenset[str]]]:
@@ -356,6 +375,7 @@ def build_feed(
     scraper reposts."""
     outlets = make_outlets(rng)
     heavy = make_template_outlets(rng, TEMPLATE_OUTLETS)
+    owns = _owner_check(sources)
     scrapers = make_scrapers(rng, SCRAPERS)
     titles = [s.title for s in sources if s.title]
     pages: list[_Page] = []
@@ -364,8 +384,12 @@ def build_feed(
         sources, copy_counts(len(sources), copies, rng), _times(sources, pairs, rng), strict=True
     ):
         templated = rng.random() < TEMPLATE_SHARE
+        body = list(source.paragraphs)
+        if templated:
+            body = shorten(source.paragraphs, rng, sentences)
+            if not owns(body, source.key):  # its opening sentences are another text's too
+                templated, body = False, list(source.paragraphs)
         home: object = rng.choice(heavy) if templated else rng.choice(outlets)
-        body = shorten(source.paragraphs, rng, sentences) if templated else list(source.paragraphs)
         bodies[source.key] = (source.title, body)
         pages.append(_Page(when, source.key, 0, home, source.title, body, {}))
         base = replace(source, paragraphs=tuple(body))

@@ -76,14 +76,21 @@ def view_of(
 
 
 def _entries(
-    sketch: Sketch, hits: np.ndarray, needed: float, text: np.ndarray, line: np.ndarray
+    sketch: Sketch,
+    hits: np.ndarray,
+    needed: float,
+    headline: np.ndarray,
+    text: np.ndarray,
+    line: np.ndarray,
 ) -> np.ndarray:
-    """Blocks carrying most of a headline (``hits`` of its shingles per block, ``needed``
-    for most), and the teaser after a block that is the headline alone (mostly the
-    headline, or exactly its words: ``line``): the next block, when most of it is the
-    quoted page's ``text``."""
+    """List entries quoting a headline: blocks that start inside it and carry most of it
+    (``hits`` of its shingles per block, ``needed`` for most), or are exactly its words
+    (``line``); and the teaser after an entry that is the headline alone: the next block,
+    when most of it is the quoted page's ``text``. A paragraph that merely contains
+    another article's headline is no entry."""
     sizes = np.diff(sketch.bounds)
-    entry = (hits >= needed) | line
+    starts = np.isin(sketch.heads, headline)
+    entry = (starts & (hits >= needed)) | line
     alone = entry & ((hits >= 0.5 * np.maximum(sizes, 1)) | line)
     after = np.zeros(len(entry), dtype=bool)
     for block in np.flatnonzero(alone[:-1]) + 1:
@@ -113,7 +120,12 @@ def quoting(page: CopyView, other: CopyView) -> np.ndarray:
     found = np.isin(page.sketch.shingles, line.shingles)
     hits = np.bincount(_block_of(page.sketch)[found], minlength=len(page.kept))
     return _entries(
-        page.sketch, hits, 0.5 * len(line.shingles), other.shingles, page.sketch.keys == line.key
+        page.sketch,
+        hits,
+        0.5 * len(line.shingles),
+        line.shingles,
+        other.shingles,
+        page.sketch.keys == line.key,
     )
 
 
@@ -185,7 +197,7 @@ class Headlines:
             exact = np.zeros(n, dtype=bool)
             exact[lines.get(other, [])] = True
             needed = max(0.5 * len(line.shingles), 1.0)
-            found = _entries(sketch, per_block, needed, self._texts[other], exact)
+            found = _entries(sketch, per_block, needed, line.shingles, self._texts[other], exact)
             if found.any():
                 out[other] = found
         return out

@@ -39,6 +39,8 @@ class Sketch:
     """Block keys, sizes, in-page drops and shingles of one page."""
 
     keys: np.ndarray  # int64 per block
+    heads: np.ndarray  # uint32 per block: its first shingle (how a list entry is seen to
+    # start with a headline)
     sizes: np.ndarray  # int32 words per block
     inpage: np.ndarray  # bool per block: kept out by an in-page flag
     listed: np.ndarray  # bool per block: an entry of a list (the line had a list marker)
@@ -71,6 +73,7 @@ class Sketch:
         """A page known only by its shingles: one block holding them all."""
         return cls(
             keys=np.zeros(1, dtype=np.int64),
+            heads=np.zeros(1, dtype=np.uint32),
             sizes=np.array([words], dtype=np.int32),
             inpage=np.zeros(1, dtype=bool),
             listed=np.zeros(1, dtype=bool),
@@ -79,13 +82,14 @@ class Sketch:
         )
 
     def to_bytes(self) -> bytes:
-        """keys, sizes, marks (in-page drop, list entry) and shingle offsets, then
-        shingles: for the store."""
+        """keys, heads, sizes, marks (in-page drop, list entry) and shingle offsets,
+        then shingles: for the store."""
         n = np.array([len(self.keys)], dtype=np.int64)
         return b"".join(
             (
                 n.tobytes(),
                 self.keys.astype(np.int64).tobytes(),
+                self.heads.astype(np.uint32).tobytes(),
                 self.sizes.astype(np.int32).tobytes(),
                 (self.inpage.astype(np.uint8) | (self.listed.astype(np.uint8) << 1)).tobytes(),
                 self.bounds.astype(np.int64).tobytes(),
@@ -99,6 +103,8 @@ class Sketch:
         at = 8
         keys = np.frombuffer(blob, np.int64, n, at)
         at += 8 * n
+        heads = np.frombuffer(blob, np.uint32, n, at)
+        at += 4 * n
         sizes = np.frombuffer(blob, np.int32, n, at)
         at += 4 * n
         marks = np.frombuffer(blob, np.uint8, n, at)
@@ -107,7 +113,12 @@ class Sketch:
         bounds = np.frombuffer(blob, np.int64, n + 1, at)
         at += 8 * (n + 1)
         shingles = np.frombuffer(blob, np.uint32, int(bounds[-1]), at)
-        return cls(keys, sizes, inpage, listed, shingles, bounds)
+        return cls(keys, heads, sizes, inpage, listed, shingles, bounds)
+
+
+def head_shingle(words: Sequence[str], size: int) -> int:
+    """The first shingle of a block (the whole block when shorter)."""
+    return zlib.crc32(" ".join(words[:size]).encode()) if words else 0
 
 
 def sketch_of(blocks: Sequence[Block], dropped: frozenset[int], shingle_words: int) -> Sketch:
@@ -117,6 +128,7 @@ def sketch_of(blocks: Sequence[Block], dropped: frozenset[int], shingle_words: i
     np.cumsum([len(s) for s in per_block], out=bounds[1:])
     return Sketch(
         keys=np.array([key_hash(b.key) for b in blocks], dtype=np.int64),
+        heads=np.array([head_shingle(b.words, shingle_words) for b in blocks], dtype=np.uint32),
         sizes=np.array([len(b.words) for b in blocks], dtype=np.int32),
         inpage=np.array([b.index in dropped for b in blocks], dtype=bool),
         listed=np.array([b.listed for b in blocks], dtype=bool),
