@@ -15,7 +15,7 @@ No real publisher is named.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from outlets import CITIES, PAPERS, PLACES
@@ -173,7 +173,9 @@ def repost_page(body: Sequence[str], scraper: Scraper, rng: random.Random) -> li
     return lines
 
 
-def shorten(paragraphs: Sequence[str], rng: random.Random, sentences_of) -> list[str]:  # type: ignore[no-untyped-def]
+def shorten(
+    paragraphs: Sequence[str], rng: random.Random, sentences_of: Callable[[str], list[str]]
+) -> list[str]:
     """A short original: the first sentences of a real body, 35 to 110 words."""
     target = rng.randint(35, 110)
     out: list[str] = []

@@ -27,7 +27,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -95,7 +95,9 @@ def item_of(article: Article, config: PipelineConfig) -> Item:
     )
 
 
-def canonical_key(published_at: datetime | None, words: int, article_id: str) -> tuple:  # type: ignore[type-arg]
+def canonical_key(
+    published_at: datetime | None, words: int, article_id: str
+) -> tuple[float, int, str]:
     """Sort key of a group's members: earliest published first (undated last), ties to the
     longest text, then to the smallest id, so the choice never depends on arrival order."""
     when = published_at.timestamp() if published_at else float("inf")
@@ -462,25 +464,19 @@ class _Overlay:
         pairs = sorted(
             {(it.site, k) for it in items if it.site is not None for k in it.sketch.keys.tolist()}
         )
-        self._tallies = [
-            counts.overall(keys, rules.min_groups),
-            counts.on_site(pairs, rules.site_min_groups),
-            counts.leads(keys, 2),
+        self._tallies: list[dict[Any, Tally]] = [
+            dict(counts.overall(keys, rules.min_groups)),
+            dict(counts.on_site(pairs, rules.site_min_groups)),
+            dict(counts.leads(keys, 2)),
         ]
-        self._added: list[dict[object, set[int]]] = [{}, {}, {}]
+        self._added: list[dict[Any, set[int]]] = [{}, {}, {}]
         self._rules = rules
 
     def _column(
         self, which: int, keys: list[object]
     ) -> tuple[np.ndarray, tuple[frozenset[int], ...]]:
-        counts, groups = [], []
-        tallies: dict[object, Tally] = self._tallies[which]  # type: ignore[assignment]
-        for key in keys:
-            n, known = tallies.get(key, (0, frozenset()))
-            extra = self._added[which].get(key, set()) - known
-            counts.append(n + len(extra))
-            groups.append(known | extra)
-        return np.array(counts, dtype=np.int64), tuple(groups)
+        found = [self._count(which, key) for key in keys]
+        return np.array([n for n, _ in found], dtype=np.int64), tuple(g for _, g in found)
 
     def seen(self, item: Item) -> Seen:
         keys: list[object] = list(item.sketch.keys.tolist())
@@ -497,8 +493,7 @@ class _Overlay:
         )
 
     def _count(self, which: int, key: Any) -> tuple[int, frozenset[int]]:
-        tallies: dict[Any, Tally] = self._tallies[which]  # type: ignore[assignment]
-        n, known = tallies.get(key, (0, frozenset()))
+        n, known = self._tallies[which].get(key, (0, frozenset()))
         extra = self._added[which].get(key, set()) - known
         return n + len(extra), known | extra
 
@@ -522,6 +517,17 @@ class _Overlay:
         if lead >= 0:
             self._added[2].setdefault(int(item.sketch.keys[lead]), set()).add(group)
         return crossed[0], crossed[1]
+
+
+class _Placed(NamedTuple):
+    """An arriving page as placed, before its batch is done."""
+
+    member: int
+    group: int
+    opened: int | None  # the group it opened, if any
+    match: CopyMatch | None
+    decision: Decision
+    fingerprint: Fingerprint
 
 
 def _survivor(group: int, merged: dict[int, int]) -> int:
@@ -602,15 +608,17 @@ class Stream:
         """Assign a batch in order; later pages may join groups opened earlier in it, and a
         page that is a copy of several groups joins them into the oldest."""
         overlay = _Overlay(items, counts, self.config)
-        placed = []
+        placed: list[_Placed] = []
         merged: dict[int, int] = {}
         refreshed: dict[int, Refreshed] = {}
         for item in items:
             match, decision, fp, view = self._place(item, overlay.seen(item))
             member = next(self.ids.member)
-            opened = None if match else next(self.ids.group)
-            group = match.group if match else opened
-            assert group is not None
+            opened: int | None = None
+            if match is None:
+                opened = group = next(self.ids.group)
+            else:
+                group = match.group
             if match is not None and match.bridged:
                 group = min(match.bridged | {group})
                 for old in sorted(match.bridged | {match.group}):
@@ -618,22 +626,22 @@ class Stream:
                         self.merge(old, group)
                         merged[old] = group
             self.add(member, group, item, fp, view, decision.lead)
-            placed.append((member, opened, match, decision, fp))
+            placed.append(_Placed(member, group, opened, match, decision, fp))
             for r in self._relearn(*overlay.add(item, group, decision.lead)):
                 refreshed[r.member] = r
-        for n, (member, opened, match, decision, _) in enumerate(placed):
-            if member in refreshed:
-                r = refreshed.pop(member)
-                decision = Decision(r.furniture, decision.counts, decision.lead)
-                placed[n] = (member, opened, match, decision, r.fingerprint)
-        finals = [_survivor(m.group if m else o, merged) for _, o, m, _, _ in placed]  # type: ignore[arg-type]
-        fresh = [i for i, (_, o, _, _, _) in enumerate(placed) if o is not None and finals[i] == o]
-        kept = [items[i].sketch.kept(placed[i][3].furniture) for i in fresh]
+        for n, p in enumerate(placed):
+            if p.member in refreshed:
+                r = refreshed.pop(p.member)
+                decision = Decision(r.furniture, p.decision.counts, p.decision.lead)
+                placed[n] = p._replace(decision=decision, fingerprint=r.fingerprint)
+        finals = [_survivor(p.group, merged) for p in placed]
+        fresh = [i for i, p in enumerate(placed) if p.opened is not None and finals[i] == p.opened]
+        kept = [items[i].sketch.kept(placed[i].decision.furniture) for i in fresh]
         made = Embedding(self.embedder, self.config.lead_words, self.config.embed_batch)
         vectors = dict(zip(fresh, made.vectors([items[i] for i in fresh], kept), strict=True))
         self.embedded += made.embedded
         out = []
-        for i, (member, opened, match, decision, fp) in enumerate(placed):
+        for i, p in enumerate(placed):
             group, item = finals[i], items[i]
             vector, key, new_story = vectors.get(i), None, False
             if i in vectors:  # it opened a group still its own: place that in a story
@@ -643,26 +651,26 @@ class Stream:
                 similarity, new_story = story.similarity, story.similarity is None
             else:
                 self.stories.touch(group, item.published_at)
-                similarity = round(match.similarity, 4) if match else None
+                similarity = round(p.match.similarity, 4) if p.match else None
             if vector is not None:
-                mask = item.sketch.kept(decision.furniture)
+                mask = item.sketch.kept(p.decision.furniture)
                 key = lead_key(item.title, item.sketch, mask, self.config.lead_words, self.version)
             out.append(
                 Assignment(
-                    member,
+                    p.member,
                     group,
                     self.stories.story_of[group],
-                    match is not None,
+                    p.match is not None,
                     similarity,
-                    decision,
-                    fp,
+                    p.decision,
+                    p.fingerprint,
                     vector,
                     key,
-                    opened is not None and group == opened,
+                    i in vectors,
                     new_story,
                 )
             )
-        opened_here = {o for _, o, _, _, _ in placed if o is not None}
+        opened_here = {p.opened for p in placed if p.opened is not None}
         stored = {old: _survivor(old, merged) for old in merged if old not in opened_here}
         return Assigned(out, stored, list(refreshed.values()))
 

@@ -30,7 +30,7 @@ CHUNK = 500  # keys per query: well under SQLite's cap on bound parameters
 Tally = tuple[int, frozenset[int]]
 
 
-def _tallies(session: Session, rows: Sequence[tuple[Any, int]], limit: int) -> dict[Any, Tally]:
+def _tallies(rows: Sequence[tuple[Any, int]], limit: int) -> dict[Any, Tally]:
     """(key, group) rows -> per key: distinct groups, and which when fewer than ``limit``."""
     groups: dict[Any, set[int]] = {}
     for key, group in rows:
@@ -92,7 +92,7 @@ class StoreCounts:
                     if where is not None:
                         query = query.where(where)
                     rows = [(int(k), int(g)) for k, g in s.execute(query).all()]
-                found = _tallies(s, rows, limit)
+                found = _tallies(rows, limit)
                 out.update({k: found.get(k, (n, frozenset())) for k, n in counts.items()})
         return out
 
@@ -123,7 +123,7 @@ class IngestBatch:
     site_blocks: set[tuple[int, int, int]] = field(default_factory=set)
 
 
-def _insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> None:
+def insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> None:
     """Add rows that are not there yet, in either dialect."""
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
@@ -173,10 +173,10 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
                 .values(**{k: bindparam(f"v_{k}") for k in columns}),
                 [{"m": r["member"], **{f"v_{k}": r[k] for k in columns}} for r in batch.refreshed],
             )
-        _insert_ignore(
+        insert_ignore(
             s, BlockGroupRow, [{"key_hash": k, "group_id": g} for k, g in sorted(batch.blocks)]
         )
-        _insert_ignore(
+        insert_ignore(
             s,
             BlockSiteRow,
             [
@@ -213,7 +213,7 @@ def _merge_group(s: Session, old: int, survivor: int) -> None:
                 select(*(getattr(table, c) for c in columns)).where(table.group_id == old)
             ).all()
         ]
-        _insert_ignore(s, table, moved)
+        insert_ignore(s, table, moved)
         s.execute(delete(table).where(table.group_id == old))
     row.merged_into, row.vector = survivor, None
     s.flush()

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, select, update
 
-from service.store.core import Store, dialect_of
-from service.store.ingest import CHUNK
+from service.store.core import Store
+from service.store.ingest import CHUNK, insert_ignore
 from service.store.schema import (
     ArticleRow,
     BlockGroupRow,
@@ -142,12 +142,6 @@ def _executemany(session: Any, statement: Any, rows: Sequence[dict[str, Any]]) -
             session.execute(statement, chunk)
 
 
-def _insert_ignore(session: Any, table: Any, rows: list[dict[str, int]]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        session.execute(dialect_of(session).insert(table).values(chunk).on_conflict_do_nothing())
-
-
 def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -> tuple[int, int]:
     """The whole switch: stories, groups, moves, merges, article updates, block rows and the
     version pointer commit together or not at all. Returns (articles older than the window,
@@ -235,10 +229,10 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
             chunk = rebuilt[start : start + CHUNK]
             s.execute(delete(BlockGroupRow).where(BlockGroupRow.group_id.in_(chunk)))
             s.execute(delete(BlockSiteRow).where(BlockSiteRow.group_id.in_(chunk)))
-        _insert_ignore(
+        insert_ignore(
             s, BlockGroupRow, [{"key_hash": k, "group_id": g} for k, g in sorted(w.blocks)]
         )
-        _insert_ignore(
+        insert_ignore(
             s,
             BlockSiteRow,
             [{"site_hash": a, "key_hash": k, "group_id": g} for a, k, g in sorted(w.site_blocks)],
