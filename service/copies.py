@@ -82,15 +82,18 @@ def _entries(
     headline: np.ndarray,
     text: np.ndarray,
     line: np.ndarray,
+    among: np.ndarray | None = None,
 ) -> np.ndarray:
     """List entries quoting a headline: blocks that start inside it and carry most of it
     (``hits`` of its shingles per block, ``needed`` for most), or are exactly its words
     (``line``); and the teaser after an entry that is the headline alone: the next block,
     when most of it is the quoted page's ``text``. A paragraph that merely contains
-    another article's headline is no entry."""
+    another article's headline is no entry; with ``among``, entries are only those blocks."""
     sizes = np.diff(sketch.bounds)
     starts = np.isin(sketch.heads, headline)
     entry = (starts & (hits >= needed)) | line
+    if among is not None:  # entries only among these blocks
+        entry &= among
     alone = entry & ((hits >= 0.5 * np.maximum(sizes, 1)) | line)
     after = np.zeros(len(entry), dtype=bool)
     for block in np.flatnonzero(alone[:-1]) + 1:
@@ -106,27 +109,54 @@ def _block_of(sketch: Sketch) -> np.ndarray:
 def _quotes(page: Headline, other: Headline) -> bool:
     """Whether a page under headline ``page`` can quote ``other``: not its own headline
     under a variant (a copy), and not a headline cut from the other's own text."""
-    if other.own or other.key == 0 or other.key == page.key:
+    return not other.own and _quotable(page, other)
+
+
+def _quotable(page: Headline, other: Headline) -> bool:
+    if other.key == 0 or other.key == page.key:
         return False
     return _shared_share(other.shingles, page.shingles) < 0.5
 
 
-def quoting(page: CopyView, other: CopyView) -> np.ndarray:
-    """Blocks of ``page`` that quote ``other``: list entries carrying most of its headline,
-    and the teaser line after an entry that is the headline alone."""
+def _listed_quotes(page: CopyView, other: CopyView) -> np.ndarray:
+    """List entries of ``page`` (lines that had a list marker) that are mostly ``other``'s
+    running text: a teaser, even under a headline too short to recognise."""
+    out = np.zeros(len(page.kept), dtype=bool)
+    listed = np.flatnonzero(page.sketch.listed & page.kept)
+    if len(listed) == 0:
+        return out
+    text = other.sketch.shingle_set(other.kept & ~other.sketch.listed)
+    bounds = page.sketch.bounds
+    for block in listed.tolist():
+        own = page.sketch.shingles[bounds[block] : bounds[block + 1]]
+        out[block] = len(own) > 0 and _shared_share(own, text) >= 0.5
+    return out
+
+
+def quoting(page: CopyView, other: CopyView, test: CopyTest) -> np.ndarray:
+    """Blocks of ``page`` that quote ``other``: entries carrying most of its headline (only
+    list-marked ones when that headline is cut from its text, as a copy's lead may be), the
+    teaser line after an entry that is the headline alone, and list entries that are mostly
+    its text; none when the page is mostly these or shares more with ``other`` than them (a
+    copy, not a list: the rule of ``quoted_blocks``)."""
+    blocks = _listed_quotes(page, other)
     line = other.headline
-    if not _quotes(page.headline, line):
-        return np.zeros(len(page.kept), dtype=bool)
-    found = np.isin(page.sketch.shingles, line.shingles)
-    hits = np.bincount(_block_of(page.sketch)[found], minlength=len(page.kept))
-    return _entries(
-        page.sketch,
-        hits,
-        0.5 * len(line.shingles),
-        line.shingles,
-        other.shingles,
-        page.sketch.keys == line.key,
-    )
+    if _quotable(page.headline, line):
+        found = np.isin(page.sketch.shingles, line.shingles)
+        hits = np.bincount(_block_of(page.sketch)[found], minlength=len(page.kept))
+        entries = _entries(
+            page.sketch,
+            hits,
+            0.5 * len(line.shingles),
+            line.shingles,
+            other.shingles,
+            page.sketch.keys == line.key,
+            page.sketch.listed if line.own else None,
+        )
+        blocks |= entries
+    if not blocks.any():
+        return blocks
+    return quoted_blocks(page.sketch, ~page.kept, {0: blocks}, {0: other.shingles}, test)
 
 
 class Headlines:
@@ -266,7 +296,7 @@ class CopyRelation:
         return page.sketch.shingle_set(page.kept & ~drop)
 
     def link(self, a: CopyView, b: CopyView) -> tuple[bool, float]:
-        drop_a, drop_b = quoting(a, b), quoting(b, a)
+        drop_a, drop_b = quoting(a, b, self.test), quoting(b, a, self.test)
         if a.site is not None and a.site == b.site:
             both = np.intersect1d(a.sketch.keys, b.sketch.keys)
             drop_a = drop_a | a.repeated | np.isin(a.sketch.keys, both)

@@ -86,11 +86,37 @@ def test_a_short_article_quoted_inside_a_long_page_is_not_its_copy() -> None:
 def test_a_list_entry_quoting_a_headline_makes_no_copy() -> None:
     quoted = _item(PARAGRAPHS[0], "q", title="Relief convoy of forty lorries reaches Selwick port")
     entry = "1. Relief convoy of forty lorries reaches Selwick port: " + PARAGRAPHS[0]
-    lister = _item("\n".join([PARAGRAPHS[3], entry]), "l", title="Islands wait for supplies")
+    lister = _item(
+        "\n".join([PARAGRAPHS[3], PARAGRAPHS[2], entry]), "l", title="Islands wait for supplies"
+    )
     relation = CopyRelation(CONFIG.copies)
     assert not relation.link(_view(lister)[1], _view(quoted)[1])[0]
-    plain = _item("\n".join([PARAGRAPHS[3], PARAGRAPHS[0]]), "c", title="Islands wait")
+    plain = _item("\n".join([PARAGRAPHS[3], PARAGRAPHS[2], PARAGRAPHS[0]]), "c", title="Wait")
     assert relation.link(_view(plain)[1], _view(quoted)[1])[0]  # without the headline: a copy
+    alone = _item("\n".join([PARAGRAPHS[3], entry]), "a", title="Islands wait for supplies")
+    assert relation.link(_view(alone)[1], _view(quoted)[1])[0]  # mostly the entry: a repost
+
+
+def test_a_list_entry_under_a_headline_too_short_to_recognise_makes_no_copy() -> None:
+    quoted = _item(PARAGRAPHS[0], "q", title="Coastwatch")
+    entry = "4. Coastwatch: " + PARAGRAPHS[0]
+    lister = _item("\n".join([PARAGRAPHS[3], PARAGRAPHS[2], entry]), "l", title="Islands wait")
+    relation = CopyRelation(CONFIG.copies)
+    assert not relation.link(_view(lister)[1], _view(quoted)[1])[0]
+    unmarked = _item("\n".join([PARAGRAPHS[3], PARAGRAPHS[2], PARAGRAPHS[0]]), "u", title="x")
+    assert relation.link(_view(unmarked)[1], _view(quoted)[1])[0]
+
+
+def test_a_teaser_under_a_headline_taken_from_the_lead_makes_no_copy_but_a_copy_does() -> None:
+    headline = "A relief convoy of forty lorries reached the port of Selwick"  # the lead's words
+    quoted = _item("\n".join(PARAGRAPHS[:2]), "q", title=headline)
+    teaser = ["5. " + headline, PARAGRAPHS[0]]  # the headline line, then the opening
+    lister = _item("\n".join([PARAGRAPHS[3], PARAGRAPHS[2], *teaser]), "l", title="Islands")
+    relation = CopyRelation(CONFIG.copies)
+    assert quoted.headline.own
+    assert not relation.link(_view(lister)[1], _view(quoted)[1])[0]
+    copy = _item("\n".join(PARAGRAPHS[:2]), "c", title="Convoy reaches Selwick")  # no marker
+    assert relation.link(_view(copy)[1], _view(quoted)[1])[0]
 
 
 def test_two_pages_of_one_site_sharing_only_its_template_are_not_copies() -> None:
