@@ -18,6 +18,7 @@ One rule decides whether two pages are copies of one text, for the batch compone
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -35,6 +36,11 @@ class Headline:
     key: int  # the headline line's block key
     shingles: np.ndarray
     own: bool
+
+    @cached_property
+    def terms(self) -> frozenset[int]:
+        """The shingles as a set: headlines are compared pair by pair, and small."""
+        return frozenset(self.shingles.tolist())
 
 
 NO_HEADLINE = Headline(0, np.zeros(0, dtype=np.uint32), True)
@@ -67,6 +73,11 @@ class CopyView:
     repeated: np.ndarray  # bool per block: the site repeats it on another of its pages
     headline: Headline
     lead: int = -1  # the page's lead block, when known
+
+    @cached_property
+    def running(self) -> np.ndarray:
+        """Shingles of the kept blocks outside list entries: what a teaser quotes."""
+        return self.sketch.shingle_set(self.kept & ~self.sketch.listed)
 
 
 def view_of(
@@ -115,7 +126,7 @@ def _quotes(page: Headline, other: Headline) -> bool:
 def _quotable(page: Headline, other: Headline) -> bool:
     if other.key == 0 or other.key == page.key:
         return False
-    return _shared_share(other.shingles, page.shingles) < 0.5
+    return len(other.terms & page.terms) < 0.5 * len(other.terms)
 
 
 def _listed_quotes(page: CopyView, other: CopyView) -> np.ndarray:
@@ -125,7 +136,7 @@ def _listed_quotes(page: CopyView, other: CopyView) -> np.ndarray:
     listed = np.flatnonzero(page.sketch.listed & page.kept)
     if len(listed) == 0:
         return out
-    text = other.sketch.shingle_set(other.kept & ~other.sketch.listed)
+    text = other.running
     bounds = page.sketch.bounds
     for block in listed.tolist():
         own = page.sketch.shingles[bounds[block] : bounds[block + 1]]
@@ -141,7 +152,14 @@ def quoting(page: CopyView, other: CopyView, test: CopyTest) -> np.ndarray:
     copy, not a list: the rule of ``quoted_blocks``)."""
     blocks = _listed_quotes(page, other)
     line = other.headline
-    if _quotable(page.headline, line):
+    among = page.sketch.listed if line.own else None
+    if (
+        (among is None or among.any())
+        and (
+            np.isin(page.sketch.heads, line.shingles).any() or (page.sketch.keys == line.key).any()
+        )
+        and _quotable(page.headline, line)
+    ):
         found = np.isin(page.sketch.shingles, line.shingles)
         hits = np.bincount(_block_of(page.sketch)[found], minlength=len(page.kept))
         entries = _entries(
@@ -151,7 +169,7 @@ def quoting(page: CopyView, other: CopyView, test: CopyTest) -> np.ndarray:
             line.shingles,
             other.shingles,
             page.sketch.keys == line.key,
-            page.sketch.listed if line.own else None,
+            among,
         )
         blocks |= entries
     if not blocks.any():
