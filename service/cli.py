@@ -75,11 +75,12 @@ def _cluster_page(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {args.input}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     page = prepare(article, settings.pipeline.page)
-    print(f"flags: {len(page.flags)}")
-    for flag in page.flags:
-        print("  " + _format_flag(flag))
-    print("\nclean text:")
-    print(page.clean_text)
+    with _open_out(args.output) as out:
+        print(f"flags: {len(page.flags)}", file=out)
+        for flag in page.flags:
+            print("  " + _format_flag(flag), file=out)
+        print("\nclean text:", file=out)
+        print(page.clean_text, file=out)
     return 0
 
 
@@ -158,7 +159,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     cluster.add_argument("input", help="JSONL file of articles, or '-' for standard input")
     cluster.add_argument(
-        "-o", "--output", help="where to write the JSONL results (default: stdout)"
+        "-o",
+        "--output",
+        help="where to write the JSONL results, or one page's report (default: stdout)",
     )
     cluster.add_argument("--strict", action="store_true", help="stop at the first bad line")
     mode = cluster.add_mutually_exclusive_group()

@@ -227,21 +227,22 @@ class Headlines:
         out: dict[int, np.ndarray] = {}
         if not self._lines:
             return out
-        hits: dict[int, list[int]] = {}
-        for block, shingle in zip(
-            _block_of(sketch).tolist(), sketch.shingles.tolist(), strict=True
-        ):
-            for other in self._owners.get(shingle, ()):
-                hits.setdefault(other, []).append(block)
+        # An entry opens inside the quoted headline, or is exactly it: look only at the
+        # headlines holding one of this page's block openings, or its lines.
+        opening: set[int] = set()
+        for head in set(sketch.heads.tolist()):
+            opening.update(self._owners.get(head, ()))
         lines: dict[int, list[int]] = {}
         for block, key in enumerate(sketch.keys.tolist()):
             for other in self._by_key.get(key, ()):
                 lines.setdefault(other, []).append(block)
-        for other in set(hits) | set(lines):
+        blocks = _block_of(sketch)
+        for other in sorted(opening | set(lines)):
             line = self._lines[other]
             if other == owner or not _quotes(headline, line):
                 continue
-            per_block = np.bincount(np.array(hits.get(other, []), dtype=np.int64), minlength=n)
+            inside = np.isin(sketch.shingles, line.shingles, assume_unique=False)
+            per_block = np.bincount(blocks[inside], minlength=n)
             exact = np.zeros(n, dtype=bool)
             exact[lines.get(other, [])] = True
             needed = max(0.5 * len(line.shingles), 1.0)

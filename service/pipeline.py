@@ -203,20 +203,43 @@ class _Fingerprints:
         return fp
 
 
+class _Links:
+    """The copy relation over a corpus's views, each pair decided once per pair of masks:
+    the furniture rounds change few pages, so most links carry over from the last."""
+
+    def __init__(self, relation: CopyRelation) -> None:
+        self._relation = relation
+        self._memo: dict[tuple[int, int], tuple[bytes, bytes, tuple[bool, float]]] = {}
+        self._views: Sequence[CopyView] = ()
+        self._masks: list[bytes] = []
+
+    def use(self, views: Sequence[CopyView], masks: Sequence[np.ndarray]) -> None:
+        self._views, self._masks = views, [m.tobytes() for m in masks]
+
+    def __call__(self, a: int, b: int) -> tuple[bool, float]:
+        hit = self._memo.get((a, b))
+        if hit is not None and hit[0] == self._masks[a] and hit[1] == self._masks[b]:
+            return hit[2]
+        out = self._relation.link(self._views[a], self._views[b])
+        self._memo[(a, b)] = (self._masks[a], self._masks[b], out)
+        return out
+
+
 def copy_labels(
-    fps: Sequence[Fingerprint], views: Sequence[CopyView], config: PipelineConfig
+    fps: Sequence[Fingerprint],
+    links: Callable[[int, int], tuple[bool, float]],
+    config: PipelineConfig,
 ) -> np.ndarray:
-    """Duplicate-group label per page: the copy components."""
+    """Duplicate-group label per page: the copy components, pairs decided by ``links``."""
     rules = config.copies
     bands, rows = rules.bands
     if not fps:
         return np.zeros(0, dtype=np.int64)
-    relation = CopyRelation(rules)
     return copy_components(
         [fp.content_hash for fp in fps],
         [fp.shingles for fp in fps],
         np.stack([fp.minhash for fp in fps]),
-        lambda a, b: relation.link(views[a], views[b]),
+        links,
         bands=bands,
         rows=rows,
         max_bucket=rules.max_bucket,
@@ -238,6 +261,7 @@ def cluster_items(
         headlines.add(i, it.headline, it.sketch.shingle_set(it.sketch.kept()))
     found = [headlines.candidates(it.sketch, it.headline, i) for i, it in enumerate(items)]
     test = CopyRelation(config.copies).test
+    links = _Links(CopyRelation(config.copies))
 
     def quotes(furniture: list[np.ndarray]) -> list[np.ndarray]:
         return quotations(sketches, found, furniture, test)
@@ -248,7 +272,8 @@ def cluster_items(
             CopyView(it.sketch, it.sketch.kept(m), fp.shingles, site, r, it.headline)
             for it, m, fp, r, site in zip(items, masks, fps, repeated, sites, strict=True)
         ]
-        return fps, copy_labels(fps, views, config)
+        links.use(views, masks)
+        return fps, copy_labels(fps, links, config)
 
     def group(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         fps, labels = labels_of(masks)

@@ -63,6 +63,8 @@ def test_single_page_prints_flags_and_clean_text(
     assert "[repeated_caption x2 at " in out and CAPTION in out
     clean = out.split("clean text:\n", 1)[1]
     assert "(Image: Coast Agency)" not in clean
+    assert main(["cluster", str(page), "--text", "-o", str(tmp_path / "report.txt")]) == 0
+    assert (tmp_path / "report.txt").read_text(encoding="utf-8") == out
 
 
 def test_missing_file_and_bad_settings_are_clear(
