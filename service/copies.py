@@ -4,10 +4,12 @@ One rule decides whether two pages are copies of one text, for the batch compone
 (``index.copy_graph``) and for the live service (``CopyIndex``) alike:
 
 - the pages are compared on their kept text (no in-page flags, no furniture);
-- a list entry of one page that quotes the other's headline (an entry carrying most of it,
-  or the headline line and the teaser after it) is left out: "most read" and "related"
-  lists quote other articles without being copies of them. A headline cut from the page's
-  own text (a copy's headline taken from its lead) marks no quotation;
+- what one page quotes of the other is left out: an entry carrying most of the other's
+  headline, or the headline line and the teaser after it, and a list-marked line that is
+  mostly the other's running text. "Most read" and "related" lists quote other articles
+  without being copies of them. A headline cut from the page's own text (a copy's
+  headline taken from its lead) marks a quotation only in list-marked entries, and a
+  page that is mostly the quote, or shares more with the other page than it, is a copy;
 - two pages of one site are compared on what the site does not repeat (blocks the two
   share, or that recur on its other pages), so that a template, however large, makes no
   copy;
@@ -241,7 +243,7 @@ class Headlines:
             line = self._lines[other]
             if other == owner or not _quotes(headline, line):
                 continue
-            inside = np.isin(sketch.shingles, line.shingles, assume_unique=False)
+            inside = np.isin(sketch.shingles, line.shingles)
             per_block = np.bincount(blocks[inside], minlength=n)
             exact = np.zeros(n, dtype=bool)
             exact[lines.get(other, [])] = True
