@@ -260,8 +260,8 @@ def cluster_items(
     for i, it in enumerate(items):
         headlines.add(i, it.headline, it.sketch.shingle_set(it.sketch.kept()))
     found = [headlines.candidates(it.sketch, it.headline, i) for i, it in enumerate(items)]
-    test = CopyRelation(config.copies).test
-    links = _Links(CopyRelation(config.copies))
+    relation = CopyRelation(config.copies)
+    test, links = relation.test, _Links(relation)
 
     def quotes(furniture: list[np.ndarray]) -> list[np.ndarray]:
         return quotations(sketches, found, furniture, test)

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from service.store.core import Store
+from service.store.window import mark_interrupted
 
 LOCK_KEY = 0x6E657773  # the advisory lock that keeps reindexes apart on PostgreSQL
 
@@ -44,8 +45,6 @@ def reindex_lock(data_dir: Path, store: Store) -> Iterator[None]:
 def settle_interrupted_runs(data_dir: Path, store: Store) -> int:
     """Runs still marked running whose holder died are marked interrupted, if no run holds
     the lock now (a live run is left alone). Returns how many were marked."""
-    from service.store.window import mark_interrupted
-
     try:
         with reindex_lock(data_dir, store):
             return mark_interrupted(store)
