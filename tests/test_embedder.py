@@ -24,8 +24,10 @@ def test_onnx_export_matches_torch_and_is_cached(tmp_path: Path) -> None:
     stamp = exported.stat().st_mtime_ns
     again = load_embedder(Settings(data_dir=tmp_path, backend="onnx-int8"))
     assert exported.stat().st_mtime_ns == stamp
-    # int8 activations are scaled per batch, so a text's vector moves a little with its batch
-    assert float((again.embed(texts[:2]) * b[:2]).sum(axis=1).min()) >= 0.99
+    # each text runs alone (activations are quantised per run), on whichever thread: its
+    # vector is the same bits alone, in a pair, or among all of them
+    assert np.array_equal(again.embed(texts[:2]), b[:2])
+    assert np.array_equal(np.vstack([again.embed([t]) for t in texts[:4]]), b[:4])
     assert onnx_model.embed([]).shape == (0, 384)
 
 
