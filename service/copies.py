@@ -19,7 +19,7 @@ One rule decides whether two pages are copies of one text, for the batch compone
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -80,6 +80,12 @@ class CopyView:
     def running(self) -> np.ndarray:
         """Shingles of the kept blocks outside list entries: what a teaser quotes."""
         return self.sketch.shingle_set(self.kept & ~self.sketch.listed)
+
+    def without_lists(self) -> CopyView:
+        """The page as if its list entries were furniture."""
+        if not (self.kept & self.sketch.listed).any():
+            return self
+        return replace(self, kept=self.kept & ~self.sketch.listed, shingles=self.running)
 
 
 def view_of(
@@ -393,6 +399,26 @@ class CopyIndex:
         bridged = frozenset(self._group[m] for m, _ in kept) - {group}
         return CopyMatch(group, best[0], best[1], bridged)
 
+    def rematch(self, member: int) -> set[int]:
+        """The other groups a stored page is a copy of, judged on running text alone: this
+        joins groups that were decided apart, so list entries, where templates quote other
+        articles, are no evidence for it."""
+        view = self._views.get(member)
+        if view is None:
+            return set()
+        own, group = view.without_lists(), self._group[member]
+        found: set[int] = set()
+        for key in self._keys[member].tolist():
+            found |= self._buckets.get(key, set())
+        linked: list[tuple[int, np.ndarray]] = []
+        for other in sorted(found):
+            if self._group[other] != group:
+                theirs = self._views[other].without_lists()
+                if self._relation.link(own, theirs)[0]:
+                    linked.append((other, theirs.shingles))
+        kept = kept_links(own.shingles, [s for _, s in linked], [m for m, _ in linked])
+        return {self._group[linked[i][0]] for i in kept}
+
     def add(self, member: int, group: int, fp: Fingerprint, view: CopyView) -> None:
         """Record a page as member ``member`` of ``group``; an empty text is never matched."""
         self._group[member] = group
@@ -430,6 +456,9 @@ class CopyIndex:
         for member in self._members.pop(old, set()):
             self._group[member] = survivor
             self._members.setdefault(survivor, set()).add(member)
+
+    def group_of(self, member: int) -> int:
+        return self._group[member]
 
     def members_of(self, groups: set[int]) -> list[int]:
         """The pages kept for copy detection in these groups."""

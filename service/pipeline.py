@@ -654,6 +654,7 @@ class Stream:
             placed.append(_Placed(member, group, opened, match, decision, fp))
             for r in self._relearn(*overlay.add(item, group, decision.lead)):
                 refreshed[r.member] = r
+                self._rejoin(r, merged)
         for n, p in enumerate(placed):
             if p.member in refreshed:
                 r = refreshed.pop(p.member)
@@ -698,6 +699,20 @@ class Stream:
         opened_here = {p.opened for p in placed if p.opened is not None}
         stored = {old: _survivor(old, merged) for old in merged if old not in opened_here}
         return Assigned(out, stored, list(refreshed.values()))
+
+    def _rejoin(self, page: Refreshed, merged: dict[int, int]) -> None:
+        """A stored page compared on less now (its template learned since it arrived) may
+        turn out a copy of other groups: join them, as a page that copies two groups does.
+        Without this, a template outlet's first pages stay apart from their copies until a
+        later page bridges them; the batch joins them at once."""
+        others = self.copies.rematch(page.member)
+        if not others:
+            return
+        groups = {self.copies.group_of(page.member), *others}
+        survivor = min(groups)
+        for old in sorted(groups - {survivor}):
+            self.merge(old, survivor)
+            merged[old] = survivor
 
     def _relearn(
         self, overall: dict[int, set[int]], on_site: dict[tuple[int, int], set[int]]

@@ -120,3 +120,27 @@ def test_the_reindex_reaches_clusters_partition_in_any_order(
         _, after = served(shuffled, settings, model, batch=4)
         assert groups(after) == groups(batch)
         assert stories(after) == stories(batch)
+
+
+def test_a_template_pages_copy_joins_it_once_the_template_is_learned(
+    tmp_path: Path, model: Embedder
+) -> None:
+    """The copy arrives before the outlet's template is known, so the first page, mostly
+    template, cannot be told a copy of it; the outlet's second page shows the template, and
+    the first page, compared on its story now, joins its copy's group (as the batch has it)."""
+    rows = {r["id"]: r for r in template_feed()}
+    order = ["dailylantern-ferry", "copy-ferry", "dailylantern-orchard"]
+    settings = Settings(data_dir=tmp_path / "data", retention_days=36500)
+    with TestClient(create_app(settings, model)) as client:
+        answered = {}
+        for key in order:
+            response = client.post("/v1/articles", json=[rows[key]])
+            assert response.status_code == 200, response.text
+            answered[key] = response.json()["articles"][0]
+        held = {key: client.get(f"/v1/articles/{key}").json() for key in order}
+    assert not answered["copy-ferry"]["is_duplicate"]  # the template hid the copy at first
+    assert groups(held) == {
+        frozenset({"dailylantern-ferry", "copy-ferry"}),
+        frozenset({"dailylantern-orchard"}),
+    }
+    assert groups(held) == groups(clustered([rows[k] for k in order], Settings(), model))
