@@ -402,22 +402,26 @@ class CopyIndex:
     def rematch(self, member: int) -> set[int]:
         """The other groups a stored page is a copy of, judged on running text alone: this
         joins groups that were decided apart, so list entries, where templates quote other
-        articles, are no evidence for it."""
+        articles, are no evidence for it, and neither is a page without a site, whose
+        outlet's template nothing tells apart from its story."""
         view = self._views.get(member)
-        if view is None:
+        if view is None or view.site is None:
             return set()
         own, group = view.without_lists(), self._group[member]
         found: set[int] = set()
         for key in self._keys[member].tolist():
             found |= self._buckets.get(key, set())
         linked: list[tuple[int, np.ndarray]] = []
-        for other in sorted(found):
-            if self._group[other] != group:
-                theirs = self._views[other].without_lists()
-                if self._relation.link(own, theirs)[0]:
-                    linked.append((other, theirs.shingles))
+        for other in sorted(found - {member}):
+            if self._views[other].site is None:
+                continue
+            theirs = self._views[other].without_lists()
+            if self._relation.link(own, theirs)[0]:
+                linked.append((other, theirs.shingles))
+        # links into its own group count too: a page whose story ties it to its group and
+        # whose template ties it elsewhere keeps only the dominant region, as on arrival
         kept = kept_links(own.shingles, [s for _, s in linked], [m for m, _ in linked])
-        return {self._group[linked[i][0]] for i in kept}
+        return {self._group[linked[i][0]] for i in kept} - {group}
 
     def add(self, member: int, group: int, fp: Fingerprint, view: CopyView) -> None:
         """Record a page as member ``member`` of ``group``; an empty text is never matched."""
