@@ -1,14 +1,15 @@
 """embed with onnxruntime: the same model exported to ONNX once, its weights quantised to
-int8 per channel, run without torch at inference. About 1.8x the texts per second of the
-torch model on these CPUs, at cosine >= 0.98 to its vectors and the same story figures
-(FIGURES.md). Activations are quantised per run, so each text runs alone: its vector does
+int8 per channel, run without torch at inference: more texts per second than the torch
+model on these CPUs (FIGURES.md, throughput), at cosine >= 0.98 to its vectors and the same
+story figures. Activations are quantised per run, so each text runs alone: its vector does
 not depend on what else is embedded. The export runs offline from the installed model in a
 few seconds and is cached under the data directory.
 
 Texts run side by side on a pool of threads, one per core, each run on one intra-op
 thread: onnxruntime releases the GIL, and on short inputs whole texts in parallel keep the
-cores busier than one run split across them (1.3x on 2 cores). A run's result does not
-depend on its thread count, so a vector is the same whichever way it was made.
+cores busier than one run split across them, and no idle pool spins (FIGURES.md,
+throughput). A run's result does not depend on its thread count, so a vector is the same
+bits whichever way it was made (tests/test_embedder.py).
 """
 
 from __future__ import annotations
