@@ -19,7 +19,7 @@ One rule decides whether two pages are copies of one text, for the batch compone
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -81,11 +81,16 @@ class CopyView:
         """Shingles of the kept blocks outside list entries: what a teaser quotes."""
         return self.sketch.shingle_set(self.kept & ~self.sketch.listed)
 
-    def without_lists(self) -> CopyView:
-        """The page as if its list entries were furniture."""
-        if not (self.kept & self.sketch.listed).any():
-            return self
-        return replace(self, kept=self.kept & ~self.sketch.listed, shingles=self.running)
+
+def listing(sketch: Sketch) -> np.ndarray:
+    """List entries and the line under each (a teaser under its headline)."""
+    under = np.zeros(len(sketch.listed), dtype=bool)
+    under[1:] = sketch.listed[:-1]
+    return sketch.listed | under
+
+
+def _unlisted(view: CopyView) -> np.ndarray:
+    return view.sketch.shingle_set(view.kept & ~listing(view.sketch))
 
 
 def view_of(
@@ -322,8 +327,12 @@ class CopyRelation:
             return page.shingles
         return page.sketch.shingle_set(page.kept & ~drop)
 
-    def link(self, a: CopyView, b: CopyView) -> tuple[bool, float]:
+    def link(self, a: CopyView, b: CopyView, lists: bool = True) -> tuple[bool, float]:
+        """``lists=False``: list entries and the lines under them are no evidence either
+        (where templates quote other articles)."""
         drop_a, drop_b = quoting(a, b, self.test), quoting(b, a, self.test)
+        if not lists:
+            drop_a, drop_b = drop_a | listing(a.sketch), drop_b | listing(b.sketch)
         if a.site is not None and a.site == b.site:
             both = np.intersect1d(a.sketch.keys, b.sketch.keys)
             drop_a = drop_a | a.repeated | np.isin(a.sketch.keys, both)
@@ -407,20 +416,18 @@ class CopyIndex:
         view = self._views.get(member)
         if view is None or view.site is None:
             return set()
-        own, group = view.without_lists(), self._group[member]
+        group = self._group[member]
         found: set[int] = set()
         for key in self._keys[member].tolist():
             found |= self._buckets.get(key, set())
         linked: list[tuple[int, np.ndarray]] = []
         for other in sorted(found - {member}):
-            if self._views[other].site is None:
-                continue
-            theirs = self._views[other].without_lists()
-            if self._relation.link(own, theirs)[0]:
-                linked.append((other, theirs.shingles))
+            theirs = self._views[other]
+            if theirs.site is not None and self._relation.link(view, theirs, lists=False)[0]:
+                linked.append((other, _unlisted(theirs)))
         # links into its own group count too: a page whose story ties it to its group and
         # whose template ties it elsewhere keeps only the dominant region, as on arrival
-        kept = kept_links(own.shingles, [s for _, s in linked], [m for m, _ in linked])
+        kept = kept_links(_unlisted(view), [s for _, s in linked], [m for m, _ in linked])
         return {self._group[linked[i][0]] for i in kept} - {group}
 
     def add(self, member: int, group: int, fp: Fingerprint, view: CopyView) -> None:
