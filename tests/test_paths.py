@@ -144,3 +144,33 @@ def test_a_template_pages_copy_joins_it_once_the_template_is_learned(
         frozenset({"dailylantern-orchard"}),
     }
     assert groups(held) == groups(clustered([rows[k] for k in order], Settings(), model))
+
+
+def test_a_learned_template_does_not_join_a_page_to_the_story_it_teases(
+    tmp_path: Path, model: Embedder
+) -> None:
+    """The choir page's "most read" list quotes the library story as a headline line and a
+    teaser line under it; a repost of that story's opening under another headline arrives
+    while the template is unknown. Once the outlet's second page shows the template, the
+    choir page is compared again, and the teaser under the list entry is no evidence."""
+    rows = {r["id"]: r for r in template_feed() if str(r["id"]).startswith("eveningbeacon")}
+    lead = " ".join(SHORT_STORIES["library"][1].split()[:30])
+    rows["repost-library"] = {
+        "id": "repost-library",
+        "title": "Sunday hours for readers",
+        "text": lead,
+        "source": "aggregator.example",
+        "published_at": "2026-03-03T12:00:00Z",
+    }
+    order = ["eveningbeacon-choir", "repost-library", "eveningbeacon-library"]
+    settings = Settings(data_dir=tmp_path / "data", retention_days=36500)
+    with TestClient(create_app(settings, model)) as client:
+        for key in order:
+            response = client.post("/v1/articles", json=[rows[key]])
+            assert response.status_code == 200, response.text
+        held = {key: client.get(f"/v1/articles/{key}").json() for key in order}
+    assert groups(held) == {
+        frozenset({"eveningbeacon-choir"}),
+        frozenset({"eveningbeacon-library", "repost-library"}),
+    }
+    assert groups(held) == groups(clustered([rows[k] for k in order], Settings(), model))
