@@ -85,6 +85,13 @@ def _trace(module: Any, sample: Any, plain: Path) -> None:
     )
 
 
+def _cores() -> int:
+    """The cores this process may run on (all of them where the OS cannot say)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 class OnnxEmbedder:
     """Mean-pooled, normalised sentence vectors from the int8 ONNX export of the model."""
 
@@ -109,7 +116,7 @@ class OnnxEmbedder:
         self._session = onnxruntime.InferenceSession(
             str(target), options, providers=["CPUExecutionProvider"]
         )
-        self._threads = max(1, len(os.sched_getaffinity(0)))
+        self._threads = _cores()
         self._tokenizer = torch_model.tokenizer
         self._max_tokens = int(torch_model.max_seq_length)
         self._batch_size = batch_size
