@@ -378,6 +378,13 @@ class CopyIndex:
         bands, rows = self._rules.bands
         return band_keys(fp.minhash[None, :], bands, rows)[0]
 
+    def _candidates(self, keys: np.ndarray) -> set[int]:
+        """The stored pages sharing an LSH band key with these."""
+        found: set[int] = set()
+        for key in keys.tolist():
+            found |= self._buckets.get(key, set())
+        return found
+
     def match(self, fp: Fingerprint, view: CopyView) -> CopyMatch | None:
         """The best stored copy of the page, or None when it is a new text."""
         if fp.words == 0 or len(fp.shingles) == 0:
@@ -385,9 +392,7 @@ class CopyIndex:
         exact = self._by_hash.get(fp.content_hash)
         if exact is not None:
             return CopyMatch(self._group[exact], exact, 1.0)
-        found: set[int] = set()
-        for key in self._band_keys(fp).tolist():
-            found |= self._buckets.get(key, set())
+        found = self._candidates(self._band_keys(fp))
         linked: list[tuple[int, float]] = []
         for member in sorted(found):
             ok, score = self._relation.link(view, self._views[member])
@@ -417,9 +422,7 @@ class CopyIndex:
         if view is None or view.site is None:
             return set()
         group = self._group[member]
-        found: set[int] = set()
-        for key in self._keys[member].tolist():
-            found |= self._buckets.get(key, set())
+        found = self._candidates(self._keys[member])
         linked: list[tuple[int, np.ndarray]] = []
         for other in sorted(found - {member}):
             theirs = self._views[other]

@@ -645,11 +645,7 @@ class Stream:
             else:
                 group = match.group
             if match is not None and match.bridged:
-                group = min(match.bridged | {group})
-                for old in sorted(match.bridged | {match.group}):
-                    if old != group:
-                        self.merge(old, group)
-                        merged[old] = group
+                group = self._join({match.group, *match.bridged}, merged)
             self.add(member, group, item, fp, view, decision.lead)
             placed.append(_Placed(member, group, opened, match, decision, fp))
             for r in self._relearn(*overlay.add(item, group, decision.lead)):
@@ -706,13 +702,16 @@ class Stream:
         Without this, a template outlet's first pages stay apart from their copies until a
         later page bridges them; the batch joins them at once."""
         others = self.copies.rematch(page.member)
-        if not others:
-            return
-        groups = {self.copies.group_of(page.member), *others}
+        if others:
+            self._join({self.copies.group_of(page.member), *others}, merged)
+
+    def _join(self, groups: set[int], merged: dict[int, int]) -> int:
+        """Join groups into the oldest (smallest id), noting each merge; the survivor."""
         survivor = min(groups)
         for old in sorted(groups - {survivor}):
             self.merge(old, survivor)
             merged[old] = survivor
+        return survivor
 
     def _relearn(
         self, overall: dict[int, set[int]], on_site: dict[tuple[int, int], set[int]]
