@@ -67,12 +67,14 @@ class CopyRules:
 
 @dataclass(frozen=True)
 class StoryRules:
-    """Groups join one story at a time-decayed cosine of at least ``threshold``."""
+    """Groups join one story at a time-decayed cosine of at least ``threshold``; a group's
+    vector is heard from up to ``voices`` members with different headlines."""
 
     threshold: float = 0.6
     neighbours: int = 20
     window_days: float = 7.0
     half_life_days: float = 14.0
+    voices: int = 2
 
 
 @dataclass(frozen=True)

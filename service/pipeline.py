@@ -9,15 +9,17 @@ reindex brings back to it.
 
 Batch: list entries quoting other pages' headlines, each site's template and the web's
 furniture are learned together with the copy groups until they agree
-(``furniture.learn``); duplicate groups are the copy components; each group's
-representative is its canonical member (earliest published, ties to the longest, then the
-smallest id: nothing depends on arrival order); stories are average-link clusters of the
-representatives' vectors.
+(``furniture.learn``); duplicate groups are the copy components; each group's canonical
+member is its earliest published (ties to the longest, then the smallest id: nothing
+depends on arrival order); a group's vector is the mean of its canonical's and its next
+differently titled members' (``service.voices``); stories are average-link clusters of
+the group vectors.
 
 Stream: an arriving page's quotations come from the headlines stored so far, its furniture
 from the distinct-group counts in the store (the page is one more group for a block unless
 it turns out to copy a group the block was seen in); it joins its best stored copy or opens
-a group, whose first member is embedded and placed in its nearest neighbour's story.
+a group, whose first member is embedded (the group's only voice until the reindex) and
+placed in its nearest neighbour's story.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from service.furniture import (
 from service.prepare import Page, prepare
 from service.sketch import Fingerprint, MinHasher, Sketch, fingerprint, shared, sketch_of
 from service.stories import StoryIndex, label_all, story_partition
+from service.voices import combine, group_key, voices
 
 # -- items ------------------------------------------------------------------------------
 
@@ -122,41 +125,54 @@ def flags_of(page: Page, furniture: np.ndarray, counts: np.ndarray) -> list[Flag
     return sorted([*page.flags, *extra], key=lambda f: f.spans[0])
 
 
-class Vectors(Protocol):
-    """Vectors for group representatives: embedded, or reused when still current."""
+Voice = tuple[Item, np.ndarray]  # a member that speaks for its group, and the blocks it keeps
 
-    def vectors(
-        self, items: Sequence[Item], kept: Sequence[np.ndarray]
-    ) -> list[np.ndarray | None]: ...
+
+class Vectors(Protocol):
+    """A vector per group from its voices (``service.voices``): embedded, or reused when
+    still current."""
+
+    def vectors(self, groups: Sequence[Sequence[Voice]]) -> list[np.ndarray | None]: ...
+
+
+def voices_key(voices: Sequence[Voice], words: int, version: str) -> str:
+    """What decides a group vector: each voice's lead key (``lead_key``)."""
+    return group_key([lead_key(it.title, it.sketch, kept, words, version) for it, kept in voices])
 
 
 @dataclass
 class Embedding:
-    """Vectors made by the model from each item's title and lead, in batches sorted by id,
-    so the batches (and so the int8 model's vectors) do not depend on arrival order."""
+    """Vectors made by the model from each voice's title and lead, in batches sorted by id,
+    so the batches (and so the int8 model's vectors) do not depend on arrival order; a
+    group's vector is its voices' unit mean."""
 
     embedder: Embedder
     lead_words: int
     batch: int = 256
     embedded: int = 0
 
-    def vectors(self, items: Sequence[Item], kept: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+    def vectors(self, groups: Sequence[Sequence[Voice]]) -> list[np.ndarray | None]:
+        flat = [(g, item, kept) for g, spoken in enumerate(groups) for item, kept in spoken]
         leads = []
-        for item, mask in zip(items, kept, strict=True):
+        for _, item, kept in flat:
             if item.page is None:
                 raise ValueError(f"article '{item.id}' has no prepared page to embed")
-            leads.append(item.page.lead(self.lead_words, mask))
-        out: list[np.ndarray | None] = [None] * len(items)
+            leads.append(item.page.lead(self.lead_words, kept))
+        made: list[np.ndarray | None] = [None] * len(flat)
         todo = sorted(
-            (i for i, lead in enumerate(leads) if lead.strip()), key=lambda i: items[i].id
+            (i for i, lead in enumerate(leads) if lead.strip()), key=lambda i: flat[i][1].id
         )
         for start in range(0, len(todo), self.batch):
             chunk = todo[start : start + self.batch]
-            embedded = self.embedder.embed([leads[i] for i in chunk])
-            for i, vector in zip(chunk, embedded, strict=True):
-                out[i] = vector
+            for i, vector in zip(
+                chunk, self.embedder.embed([leads[i] for i in chunk]), strict=True
+            ):
+                made[i] = vector
         self.embedded += len(todo)
-        return out
+        heard: list[list[np.ndarray | None]] = [[] for _ in groups]
+        for (g, _, _), vector in zip(flat, made, strict=True):
+            heard[g].append(vector)
+        return [combine(vectors) for vectors in heard]
 
 
 # -- batch ------------------------------------------------------------------------------
@@ -177,11 +193,12 @@ class Placement:
 @dataclass(frozen=True)
 class BatchResult:
     """Placements in input order; per group label its canonical member (an item index),
-    and its vector when it has one."""
+    the members that speak for it (canonical first), and its vector when it has one."""
 
     placements: list[Placement]
     canonical: dict[int, int]
     vectors: dict[int, np.ndarray]
+    voices: dict[int, list[int]] = field(default_factory=dict)
 
 
 class _Fingerprints:
@@ -288,18 +305,22 @@ def cluster_items(
         for d, it in zip(decisions, items, strict=True)
     ]
     fps, labels = labels_of([d.furniture for d in decisions])
-    canonical: dict[int, int] = {}
-    for i, label in enumerate(labels.tolist()):
-        held = canonical.get(label)
-        key = canonical_key(items[i].published_at, fps[i].words, items[i].id)
-        if held is None or key < canonical_key(
-            items[held].published_at, fps[held].words, items[held].id
-        ):
-            canonical[label] = i
+    order = sorted(
+        range(len(items)),
+        key=lambda i: canonical_key(items[i].published_at, fps[i].words, items[i].id),
+    )
+    members: dict[int, list[int]] = {}
+    for i in order:
+        members.setdefault(int(labels[i]), []).append(i)
+    canonical = {label: ordered[0] for label, ordered in members.items()}
+    titles = [it.title for it in items]
+    spoken = {g: voices(m, titles, config.stories.voices) for g, m in members.items()}
     groups = sorted(canonical)
-    reps = [canonical[g] for g in groups]
     made = vectors.vectors(
-        [items[r] for r in reps], [items[r].sketch.kept(decisions[r].furniture) for r in reps]
+        [
+            [(items[i], items[i].sketch.kept(decisions[i].furniture)) for i in spoken[g]]
+            for g in groups
+        ]
     )
     with_vector = [(g, v) for g, v in zip(groups, made, strict=True) if v is not None]
     story_of, closest = _stories(with_vector, _spans(labels, items), config, flat_max)
@@ -316,7 +337,7 @@ def cluster_items(
         placements.append(
             Placement(label, story_of[label], i != rep, similarity, decisions[i], fps[i])
         )
-    return BatchResult(placements, canonical, dict(with_vector))
+    return BatchResult(placements, canonical, dict(with_vector), spoken)
 
 
 def _spans(labels: np.ndarray, items: Sequence[Item]) -> dict[int, tuple[datetime, datetime]]:
@@ -658,9 +679,9 @@ class Stream:
                 placed[n] = p._replace(decision=decision, fingerprint=r.fingerprint)
         finals = [_survivor(p.group, merged) for p in placed]
         fresh = [i for i, p in enumerate(placed) if p.opened is not None and finals[i] == p.opened]
-        kept = [items[i].sketch.kept(placed[i].decision.furniture) for i in fresh]
         made = Embedding(self.embedder, self.config.lead_words, self.config.embed_batch)
-        vectors = dict(zip(fresh, made.vectors([items[i] for i in fresh], kept), strict=True))
+        spoken = [[(items[i], items[i].sketch.kept(placed[i].decision.furniture))] for i in fresh]
+        vectors = dict(zip(fresh, made.vectors(spoken), strict=True))
         self.embedded += made.embedded
         out = []
         for i, p in enumerate(placed):

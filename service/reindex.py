@@ -5,8 +5,8 @@ The window runs through the same ``pipeline.cluster_items`` as ``newsdedup clust
 the sketches the store keeps (an article prepared with an older preparation is prepared
 again from its stored input), so the store after a reindex holds the partition ``cluster``
 gives on the same articles, whatever order they arrived in. Vectors are reused while what
-they were made from holds (the model version and the lead: title and kept blocks), so a
-group whose furniture or representative changed is embedded anew. A crash at any step
+they were made from holds (the model version and each voice's lead: title and kept blocks),
+so a group whose furniture or voices changed is embedded anew. A crash at any step
 leaves the previous version current; the next run starts afresh. The running service
 notices the new version and swaps it in (``Engine.refresh``).
 """
@@ -36,11 +36,12 @@ from service.pipeline import (
     BatchResult,
     Embedding,
     Item,
+    Voice,
     clean_text,
     cluster_items,
     flags_of,
     item_of,
-    lead_key,
+    voices_key,
 )
 from service.sketch import Sketch
 from service.store import Store, array_bytes, now, vector_bytes
@@ -105,8 +106,8 @@ def article_of(row: Any) -> Article:
 
 
 class StoredVectors:
-    """Vectors of the window's representatives: the stored one while what it was made from
-    holds, else embedded from the article's stored input."""
+    """Vectors of the window's groups: the stored one while what it was made from (its
+    voices' lead keys) holds, else embedded from the voices' stored inputs."""
 
     def __init__(
         self,
@@ -120,32 +121,30 @@ class StoredVectors:
         self._embedder = embedder
         self._member_of = member_of
         self.current: dict[str, np.ndarray] = {}
-        self.made: dict[str, np.ndarray] = {}  # lead key -> vector embedded in this run
+        self.made: dict[str, np.ndarray] = {}  # group key -> vector embedded in this run
         self.stale = 0
 
-    def vectors(self, items: Sequence[Item], kept: Sequence[np.ndarray]) -> list[np.ndarray | None]:
+    def vectors(self, groups: Sequence[Sequence[Voice]]) -> list[np.ndarray | None]:
         words, version = self._config.pipeline.lead_words, self._config.vector_version
-        keys = [
-            lead_key(it.title, it.sketch, k, words, version)
-            for it, k in zip(items, kept, strict=True)
-        ]
+        keys = [voices_key(spoken, words, version) for spoken in groups]
         out: list[np.ndarray | None] = [self.current.get(key) for key in keys]
-        todo = [i for i, v in enumerate(out) if v is None]
+        todo = [g for g, v in enumerate(out) if v is None]
         if not todo:
             return out
-        rows = inputs(self._store, [self._member_of[items[i].id] for i in todo])
-        prepared = []
-        for i in todo:
-            item = items[i]
-            again = item_of(article_of(rows[self._member_of[item.id]]), self._config.pipeline)
-            prepared.append(replace(item, page=again.page))
-        embedding = Embedding(self._embedder(), words, self._config.pipeline.embed_batch)
-        for i, vector in zip(
-            todo, embedding.vectors(prepared, [kept[i] for i in todo]), strict=True
-        ):
-            out[i] = vector
+        speakers = [item for g in todo for item, _ in groups[g]]
+        rows = inputs(self._store, [self._member_of[item.id] for item in speakers])
+        pipeline = self._config.pipeline
+
+        def again(item: Item) -> Item:
+            row = rows[self._member_of[item.id]]
+            return replace(item, page=item_of(article_of(row), pipeline).page)
+
+        prepared = [[(again(item), kept) for item, kept in groups[g]] for g in todo]
+        embedding = Embedding(self._embedder(), words, pipeline.embed_batch)
+        for g, vector in zip(todo, embedding.vectors(prepared), strict=True):
+            out[g] = vector
             if vector is not None:
-                self.made[keys[i]] = vector
+                self.made[keys[g]] = vector
         return out
 
 
@@ -327,9 +326,11 @@ class Reindex:
             )
             vector = result.vectors.get(label)
             if vector is not None:
-                item = items[rep]
-                kept = item.sketch.kept(result.placements[rep].decision.furniture)
-                key = lead_key(item.title, item.sketch, kept, words, config.vector_version)
+                spoken = [
+                    (items[i], items[i].sketch.kept(result.placements[i].decision.furniture))
+                    for i in result.voices[label]
+                ]
+                key = voices_key(spoken, words, config.vector_version)
                 if key in vectors.made:
                     g.vector, g.vector_key = vector_bytes(vector), key
                     stale += not g.created

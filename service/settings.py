@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     story_neighbours: int = Field(20, ge=1, le=1000)
     story_window_days: float = Field(7.0, gt=0.0)
     story_half_life_days: float = Field(14.0, gt=0.0)
+    story_voices: int = Field(
+        2, ge=1, le=16, description="Differently titled members a group vector is made from."
+    )
 
     boilerplate_min_groups: int = Field(
         3, ge=2, description="Distinct copy groups a block must recur in anywhere."
@@ -120,6 +123,7 @@ class Settings(BaseSettings):
                 neighbours=self.story_neighbours,
                 window_days=self.story_window_days,
                 half_life_days=self.story_half_life_days,
+                voices=self.story_voices,
             ),
             lead_words=self.lead_words,
         )

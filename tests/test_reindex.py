@@ -202,7 +202,10 @@ def test_a_crash_before_the_switch_leaves_the_old_version(
     assert last["status"] == "failed" and "killed mid-write" in last["report"]["error"]
     monkeypatch.undo()
     assert _reindex(client)["version"] == 1
-    assert client.get("/v1/articles/harvest-own-1").json() == before
+    after = client.get("/v1/articles/harvest-own-1").json()
+    # The reindex hears the group's differently titled copies, so the story cosine it reports
+    # may move; where the article stands does not.
+    assert {**after, "similarity": None} == {**before, "similarity": None}
 
 
 def test_one_reindex_at_a_time_and_a_dead_holder_frees_the_lock(client: TestClient) -> None:
