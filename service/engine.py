@@ -399,18 +399,21 @@ class Engine:
             "captions": list(article.captions),
         }
 
+    def _own_key(self, row: ArticleRow) -> str | None:
+        """What a vector made from this member alone is made from (``lead_key``)."""
+        if not row.sketch:
+            return None
+        sketch = Sketch.from_bytes(row.sketch)
+        kept = sketch.kept(furniture_of(row.furniture, len(sketch)))
+        version = self.settings.vector_version
+        return lead_key(row.title, sketch, kept, self.config.lead_words, version)
+
     def _next_vector(self, row: ArticleRow) -> tuple[np.ndarray | None, str | None, str | None]:
-        """The vector of a group's next representative, from its stored lead."""
+        """The vector of a group's next first member, from its stored lead."""
         if not row.lead.strip():
             return None, None, None
         vector = self.embedder.embed([row.lead])[0]
-        key = None
-        if row.sketch:
-            sketch = Sketch.from_bytes(row.sketch)
-            kept = sketch.kept(furniture_of(row.furniture, len(sketch)))
-            version = self.settings.vector_version
-            key = lead_key(row.title, sketch, kept, self.config.lead_words, version)
-        return vector, self.settings.vector_version, key
+        return vector, self.settings.vector_version, self._own_key(row)
 
     def delete(self, article_id: str) -> None:
         """Take an article down: out of the store, copy detection and the index; the group's
@@ -418,7 +421,7 @@ class Engine:
         with self._lock:
             self._recover()
             try:
-                removed = take_down(self.store, article_id, self._next_vector)
+                removed = take_down(self.store, article_id, self._next_vector, self._own_key)
             except BaseException:
                 self._failed("takedown")
                 raise

@@ -1,6 +1,7 @@
 """Story clusters: duplicate groups and independent write-ups of one event.
 
-Each duplicate group is one vector in the index (its representative's title and lead).
+Each duplicate group is one vector in the index: the title and lead of its first page
+online, of its voices once a reindex has heard them (``service.voices``).
 Online, a new group joins the story of its most similar neighbour inside the time window,
 its cosine decayed by the days between them, when that reaches the threshold (``StoryIndex``).
 Over a whole corpus (``cluster`` and the reindex), stories are average-link clusters of the

@@ -49,7 +49,7 @@ def test_copies_skip_the_model_beyond_their_voices_and_point_at_the_canonical(
     run: CorpusRun,
 ) -> None:
     by_id = {a.id: a for a in run.answers}
-    headlines: dict[int, set[tuple[str, ...]]] = defaultdict(set)
+    headlines: dict[int, set[frozenset[str]]] = defaultdict(set)
     for answer, page in zip(run.answers, run.pages, strict=True):
         headlines[answer.duplicate_group].add(headline_form(page.title))
     voices = Settings().story_voices

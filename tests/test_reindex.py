@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -21,7 +22,7 @@ from service.embedder import Embedder
 from service.pipeline import cluster_corpus
 from service.reindex import Reindex
 from service.settings import Settings
-from service.store import GroupRow
+from service.store import ArticleRow, GroupRow
 from service.store.lock import ReindexBusy, reindex_lock
 from tests.stories import adversarial_feed
 
@@ -284,3 +285,29 @@ def test_writes_between_build_and_switch_are_replayed(client: TestClient) -> Non
         ],
     ).json()
     assert story["articles"][0]["story"] == late[0]["story"]
+
+
+def test_a_takedown_leaves_no_voice_of_the_page_in_its_group_vector(client: TestClient) -> None:
+    """After a reindex the bridge group's vector hears its canonical and a copy with another
+    headline; taking that copy down (not the group's first member) makes the vector again
+    from the first member alone."""
+    answers = client.post("/v1/articles", json=_undated(feed())).json()["articles"]
+    group = next(a for a in answers if a["id"] == "bridge-wire-1")["duplicate_group"]
+    assert _reindex(client)["reembedded"] >= 1
+    engine = _engine(client)
+
+    def stored() -> tuple[bytes, str | None]:
+        with engine.store.session() as s:
+            row = s.get(GroupRow, group)
+            assert row is not None and row.vector is not None
+            return bytes(row.vector), row.vector_key
+
+    heard = stored()
+    assert client.delete("/v1/articles/bridge-wire-2").status_code == 204
+    alone = stored()
+    assert alone[0] != heard[0] and alone[1] != heard[1]
+    with engine.store.session() as s:
+        first = s.get(ArticleRow, "bridge-wire-1")
+        assert first is not None
+        expected = engine.embedder.embed([first.lead])[0]
+    assert np.array_equal(np.frombuffer(alone[0], dtype=np.float32), expected)

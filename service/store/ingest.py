@@ -230,7 +230,7 @@ def _merge_group(s: Session, old: int, survivor: int) -> None:
 @dataclass(frozen=True)
 class TakenDown:
     """What a takedown removed: the article's member and group, whether the group (and its
-    story) went with it, and the group's new vector when its representative changed."""
+    story) went with it, and the group's new vector when its old one may have heard it."""
 
     member: int
     group: int
@@ -239,12 +239,17 @@ class TakenDown:
 
 
 NextVector = Callable[[ArticleRow], "tuple[Any, str | None, str | None]"]
+OwnKey = Callable[[ArticleRow], "str | None"]
 
 
-def take_down(store: Store, article_id: str, next_vector: NextVector) -> TakenDown | None:
-    """Remove an article in one transaction; an emptied group (and story) goes with it; when
-    it was the group's representative, ``next_vector(next member)`` gives the group's new
-    (vector, version, key). None when there is no such article."""
+def take_down(
+    store: Store, article_id: str, next_vector: NextVector, own_key: OwnKey
+) -> TakenDown | None:
+    """Remove an article in one transaction; an emptied group (and story) goes with it. When
+    the group's vector may have heard the article (it was the group's first member, or the
+    vector was not made from the first member alone: a reindex made it from the group's
+    voices), ``next_vector(next first member)`` gives the group's new (vector, version,
+    key). None when there is no such article."""
     with store.session() as s:
         row = s.get(ArticleRow, article_id)
         if row is None:
@@ -267,7 +272,11 @@ def take_down(store: Store, article_id: str, next_vector: NextVector) -> TakenDo
             s.flush()
             if not store.story_has_groups(s, group.story_id):
                 s.execute(delete(StoryRow).where(StoryRow.id == group.story_id))
-        elif group is not None and members[0].id == article_id and group.vector is not None:
+        elif (
+            group is not None
+            and group.vector is not None
+            and (members[0].id == article_id or group.vector_key != own_key(members[0]))
+        ):
             replaced, version, key = next_vector(rest[0])
             group.vector = vector_bytes(replaced)
             group.vector_version = version if replaced is not None else None
