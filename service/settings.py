@@ -21,7 +21,7 @@ from service.config import (
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 # Bump when prepare changes blocks, words or shingles: the reindex prepares stored articles
 # again from their input, and their vectors are made anew.
-PREPARATION_VERSION = 2
+PREPARATION_VERSION = 3
 
 
 class Settings(BaseSettings):

@@ -17,8 +17,16 @@ _APOSTROPHES = "'\u2019\u2018\u201a\u201b\u02bc"
 _WORD = re.compile(rf"\w+(?:[{_APOSTROPHES}]\w+)*")
 _DROP_APOSTROPHES = str.maketrans(dict.fromkeys(_APOSTROPHES, ""))
 # A list marker at the start of a line ("1.", "12)", "•", "-") is layout, not text: the same
-# entry ranked 2nd on one page and 3rd on another is the same block.
-_LIST_MARKER = re.compile(r"(?:\d{1,3}[.)]|[\u2022\u00b7\u25aa\u25cf*\-\u2013\u2014])\s+(?=\S)")
+# entry ranked 2nd on one page and 3rd on another is the same block. So is the cue of a
+# related-link line ("Read more:", "RELATED:", "Also read -"): the line is an entry of the
+# page's list of other articles, whichever cue the outlet prints before the headline.
+_LIST_MARKER = re.compile(
+    r"(?:\d{1,3}[.)]|[\u2022\u00b7\u25aa\u25cf*\-\u2013\u2014]"
+    r"|(?i:read (?:more|also|next)|also read|more|more from \w+|related(?: stories| articles"
+    r"| coverage| content)?|see also|trending(?: now)?|recommended(?: for you)?|don'?t miss"
+    r"|must read|popular|most read|top stories|latest|editor'?s picks?)\s*[:|>\-\u2013\u2014]"
+    r")\s+(?=\S)"
+)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from service.embedder import Embedder
 from service.pipeline import CorpusRun, cluster_corpus
 from service.settings import Settings
 from service.voices import headline_form
+from tests.pages import SHORT_STORIES
 
 
 def _partition(labels: Mapping[str, object]) -> set[frozenset[str]]:
@@ -114,3 +115,58 @@ def test_a_copy_bridging_two_fragments_joins_them_in_any_order(model: Embedder) 
         assert len({a.duplicate_group for a in run.answers}) == 1
         assert run.embedded == min(3, settings.story_voices)  # one group, three headlines
         assert sum(a.is_duplicate for a in run.answers) == 2
+
+
+RELATED_STORIES = [
+    (
+        "Council confirms new cycle lanes will link the station to the seafront next summer",
+        "Work on two kilometres of protected cycle lanes between the station and the seafront "
+        "will start in January, the council said, with the route open by July.",
+    ),
+    (
+        "Dunmere hospital opens its new children's ward after a three-year fundraising drive",
+        "The children's ward at Dunmere hospital opened on Monday with twenty beds and a "
+        "playroom paid for by a three-year appeal that raised two million pounds.",
+    ),
+    (
+        "Kestrel Bay lifeboat crew rescues two walkers cut off by the tide below the cliffs",
+        "Two walkers cut off by the rising tide below the Kestrel Bay cliffs were brought to "
+        "safety by the lifeboat crew on Sunday evening, the coastguard said.",
+    ),
+]
+
+
+def test_a_repost_with_related_links_joins_its_original(model: Embedder) -> None:
+    """A scraper repost of a story's first sentence carries related links to other articles
+    of the feed, whose headlines outweigh the story: the links are list entries quoting those
+    articles, so the repost is compared on the story and joins it (without the related-link
+    cue it is a group of its own)."""
+    settings = Settings()
+    ferry_title, ferry_body = SHORT_STORIES["ferry"]
+    rows: list[dict[str, object]] = [
+        {"id": "ferry-1", "title": ferry_title, "text": ferry_body, "source": "lantern.example"}
+    ]
+    for n, (title, body) in enumerate(RELATED_STORIES):
+        rows.append({"id": f"other-{n}", "title": title, "text": body, "source": "other.example"})
+    first = ferry_body.split(". ")[0] + "."
+    links = [
+        f"{cue} {title}"
+        for cue, (title, _) in zip(
+            ["MORE:", "Read more:", "Related -"], RELATED_STORIES, strict=True
+        )
+    ]
+    rows.append(
+        {
+            "id": "repost-1",
+            "title": f"UPDATE: {ferry_title}",
+            "text": "\n".join([first, *links]),
+            "source": "reposter.example",
+        }
+    )
+    run = cluster_corpus(
+        [parse_article(r, settings.limits) for r in rows], settings.pipeline, model
+    )
+    by_id = {a.id: a for a in run.answers}
+    assert by_id["repost-1"].duplicate_group == by_id["ferry-1"].duplicate_group
+    flagged = {f.text for f in by_id["repost-1"].flags if f.kind == "boilerplate"}
+    assert flagged == set(links)

@@ -105,3 +105,17 @@ def test_spans_always_point_at_the_flagged_text(parts: list[str]) -> None:
         assert flag.count == len(flag.spans)
         for a, b in flag.spans:
             assert 0 <= a < b <= len(text)
+
+
+def test_related_link_cues_mark_list_entries_and_datelines_do_not() -> None:
+    lines = [
+        "MORE: Council confirms new cycle lanes",
+        "Read More: Council confirms new cycle lanes",
+        "Also read - Council confirms new cycle lanes",
+        "2. Council confirms new cycle lanes",
+        "NEW DELHI: The council confirmed new cycle lanes on Monday.",
+        "More than sixty volunteers replanted the orchard.",
+    ]
+    blocks = split_blocks("\n".join(lines))
+    assert [b.listed for b in blocks] == [True, True, True, True, False, False]
+    assert len({b.key for b in blocks[:4]}) == 1  # the cue is layout, like a rank
