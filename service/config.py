@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from index.lsh_bands import optimal_bands
+
 
 @dataclass(frozen=True)
 class PageRules:
@@ -58,11 +60,8 @@ class CopyRules:
 
     @cached_property
     def bands(self) -> tuple[int, int]:
-        """LSH bands and rows for the candidate threshold (datasketch's optimum)."""
-        from datasketch.lsh import _optimal_param
-
-        b, r = _optimal_param(self.lsh_jaccard, self.num_perm, 0.5, 0.5)
-        return int(b), int(r)
+        """LSH bands and rows for the candidate threshold (``index.lsh_bands``)."""
+        return optimal_bands(self.lsh_jaccard, self.num_perm)
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import logging
 import os
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,24 +94,105 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
+@dataclass(frozen=True)
+class Layout:
+    """What the ONNX path reads from a saved sentence-transformers folder: the fast
+    tokenizer's file, the token limit and the vector width."""
+
+    tokenizer: Path
+    max_tokens: int
+    dim: int
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_layout(path: Path) -> Layout | None:
+    """The layout of a Transformer -> mean Pooling (-> Normalize) folder with a fast
+    tokenizer and a stated token limit, from its files alone; None for any other folder
+    (its torch model is read instead). A folder that pools otherwise is refused."""
+    try:
+        modules = _json(path / "modules.json")
+        kinds = [str(m["type"]).rsplit(".", 1)[-1] for m in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+            return None
+        pooling = _json(path / modules[1]["path"] / "config.json")
+        base = path / modules[0]["path"]
+        limit = _json(base / "sentence_bert_config.json").get("max_seq_length")
+        tokenizer = base / "tokenizer.json"
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    modes = [k for k, on in pooling.items() if k.startswith("pooling_mode") and on]
+    if modes != ["pooling_mode_mean_tokens"]:
+        raise ModelError(f"model at {path} does not mean-pool; set NEWSDEDUP_BACKEND=torch")
+    if not isinstance(limit, int) or not tokenizer.is_file():
+        return None
+    return Layout(tokenizer, limit, int(pooling["word_embedding_dimension"]))
+
+
+class _FastTokenizer:
+    """The model's fast tokenizer without transformers or torch: the same ids, masks and
+    type ids as its transformers wrapper called with truncation at ``max_tokens``."""
+
+    def __init__(self, layout: Layout) -> None:
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(layout.tokenizer))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(layout.max_tokens)
+
+    def __call__(self, text: str) -> dict[str, np.ndarray]:
+        encoded = self._tokenizer.encode(text)
+        rows = (encoded.ids, encoded.attention_mask, encoded.type_ids)
+        return {
+            name: np.array([row], dtype=np.int64) for name, row in zip(INPUTS, rows, strict=True)
+        }
+
+
+class _TorchTokenizer:
+    """The tokenizer of the loaded torch model, for folders ``read_layout`` cannot read."""
+
+    def __init__(self, torch_model: Any) -> None:
+        self._tokenizer = torch_model.tokenizer
+        self._max_tokens = int(torch_model.max_seq_length)
+
+    def __call__(self, text: str) -> dict[str, np.ndarray]:
+        encoded = self._tokenizer(
+            [text], truncation=True, max_length=self._max_tokens, return_tensors="np"
+        )
+        return {name: np.asarray(encoded[name], dtype=np.int64) for name in INPUTS}
+
+
 class OnnxEmbedder:
-    """Mean-pooled, normalised sentence vectors from the int8 ONNX export of the model."""
+    """Mean-pooled, normalised sentence vectors from the int8 ONNX export of the model.
+
+    torch is loaded only to export the model once; afterwards the export and the fast
+    tokenizer's file are all a start reads (no torch import, no progress bars)."""
 
     def __init__(self, model: str, batch_size: int, cache: Path) -> None:
         import onnxruntime
 
         path = model_path(model)
-        reference = SentenceTransformerEmbedder(model, batch_size)
-        torch_model = reference.model
-        if getattr(torch_model[1], "pooling_mode", None) != "mean":
-            raise ModelError(
-                f"model '{model}' does not mean-pool; set NEWSDEDUP_BACKEND=torch for it"
-            )
+        layout = read_layout(path)
         digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
         target = cache / f"{digest}-int8" / "model.onnx"
-        if not target.exists():
-            log.info("exporting the model to ONNX int8", extra={"target": str(target)})
-            _export(torch_model, target)
+        encode: _FastTokenizer | _TorchTokenizer | None = None
+        if layout is not None:
+            encode, dim = _FastTokenizer(layout), layout.dim
+        if layout is None or not target.exists():
+            reference = SentenceTransformerEmbedder(model, batch_size)
+            torch_model = reference.model
+            if getattr(torch_model[1], "pooling_mode", None) != "mean":
+                raise ModelError(
+                    f"model '{model}' does not mean-pool; set NEWSDEDUP_BACKEND=torch for it"
+                )
+            if not target.exists():
+                log.info("exporting the model to ONNX int8", extra={"target": str(target)})
+                _export(torch_model, target)
+            if encode is None:
+                encode, dim = _TorchTokenizer(torch_model), reference.dim
+        assert encode is not None  # read from the layout, or from the torch model
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         options.intra_op_num_threads = 1
@@ -117,11 +200,10 @@ class OnnxEmbedder:
             str(target), options, providers=["CPUExecutionProvider"]
         )
         self._threads = _cores()
-        self._tokenizer = torch_model.tokenizer
-        self._max_tokens = int(torch_model.max_seq_length)
+        self._encode = encode
         self._batch_size = batch_size
         self.name = model
-        self.dim = reference.dim
+        self.dim = dim
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One text per run: activations are quantised per run, so a text embedded alone
@@ -138,12 +220,6 @@ class OnnxEmbedder:
             for row, vector in enumerate(pool.map(self._run, feeds)):
                 out[row] = vector
         return out
-
-    def _encode(self, text: str) -> dict[str, np.ndarray]:
-        encoded = self._tokenizer(
-            [text], truncation=True, max_length=self._max_tokens, return_tensors="np"
-        )
-        return {name: np.asarray(encoded[name], dtype=np.int64) for name in INPUTS}
 
     def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         pooled = self._session.run(None, feed)[0][0].mean(axis=0)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from samples.make_sample_feed import feed
-from service.embedder import ModelError, load_embedder
-from service.settings import Settings
+from service.embedder import (
+    Embedder,
+    ModelError,
+    SentenceTransformerEmbedder,
+    load_embedder,
+    model_path,
+)
+from service.onnx_embedder import _FastTokenizer, _TorchTokenizer, read_layout
+from service.settings import PACKAGED_MODEL, Settings
 
 
 def test_onnx_export_matches_torch_and_is_cached(tmp_path: Path) -> None:
@@ -34,3 +44,38 @@ def test_onnx_export_matches_torch_and_is_cached(tmp_path: Path) -> None:
 def test_an_unknown_model_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="NEWSDEDUP_MODEL"):
         load_embedder(Settings(data_dir=tmp_path, model=str(tmp_path / "none")))
+
+
+def test_the_fast_tokenizer_gives_the_torch_models_ids() -> None:
+    layout = read_layout(model_path(PACKAGED_MODEL))
+    assert layout is not None and layout.dim == 384
+    fast = _FastTokenizer(layout)
+    reference = _TorchTokenizer(SentenceTransformerEmbedder(PACKAGED_MODEL, 32).model)
+    texts = [
+        *(f"{row['title']}\n{row['text']}" for row in feed()),
+        "",
+        "Ünïcödé — \u201cquotes\u201d \u2018and\u2019 accents, 中文 and 日本語, an emoji 🎉, tabs\tand\nlines",
+        "harbour " * 600,  # past the token limit: both cut at the same token
+    ]
+    for text in texts:
+        ours, theirs = fast(text), reference(text)
+        assert all(np.array_equal(ours[name], theirs[name]) for name in theirs), text[:40]
+
+
+def test_a_start_from_the_export_imports_no_torch(model: Embedder) -> None:
+    """Once the export is cached (the session's model made it), the ONNX path reads the
+    export and the tokenizer's file alone: no torch import, no progress bar."""
+    code = (
+        "import sys\n"
+        "from service.embedder import load_embedder\n"
+        "from service.settings import Settings\n"
+        "load_embedder(Settings()).embed(['a text'])\n"
+        "print('torch' in sys.modules, 'transformers' in sys.modules)\n"
+    )
+    env = dict(os.environ, NEWSDEDUP_DATA_DIR=str(Settings().data_dir.resolve()))
+    env.pop("NEWSDEDUP_BACKEND", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "False"]
+    assert done.stderr == ""
