@@ -79,3 +79,13 @@ def test_a_start_from_the_export_imports_no_torch() -> None:
     )
     assert done.stdout.split() == ["False", "False"]
     assert done.stderr == ""
+
+
+def test_loading_the_torch_model_prints_no_progress_bar() -> None:
+    code = (
+        "from service.embedder import load_embedder\n"
+        "from service.settings import Settings\n"
+        "load_embedder(Settings(backend='torch')).embed(['a text'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Loading weights" not in done.stderr and done.stdout == ""
