@@ -97,11 +97,13 @@ def _cores() -> int:
 @dataclass(frozen=True)
 class Layout:
     """What the ONNX path reads from a saved sentence-transformers folder: the fast
-    tokenizer's file, the token limit and the vector width."""
+    tokenizer's file, the token limit, the vector width, and whether texts are lower-cased
+    before tokenizing (``do_lower_case``, as sentence-transformers does)."""
 
     tokenizer: Path
     max_tokens: int
     dim: int
+    lower: bool = False
 
 
 def _json(path: Path) -> Any:
@@ -119,7 +121,8 @@ def read_layout(path: Path) -> Layout | None:
             return None
         pooling = _json(path / modules[1]["path"] / "config.json")
         base = path / modules[0]["path"]
-        limit = _json(base / "sentence_bert_config.json").get("max_seq_length")
+        stated = _json(base / "sentence_bert_config.json")
+        limit, lower = stated.get("max_seq_length"), bool(stated.get("do_lower_case", False))
         tokenizer = base / "tokenizer.json"
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return None
@@ -128,7 +131,7 @@ def read_layout(path: Path) -> Layout | None:
         raise ModelError(f"model at {path} does not mean-pool; set NEWSDEDUP_BACKEND=torch")
     if not isinstance(limit, int) or not tokenizer.is_file():
         return None
-    return Layout(tokenizer, limit, int(pooling["word_embedding_dimension"]))
+    return Layout(tokenizer, limit, int(pooling["word_embedding_dimension"]), lower)
 
 
 class _FastTokenizer:
@@ -141,9 +144,10 @@ class _FastTokenizer:
         self._tokenizer = Tokenizer.from_file(str(layout.tokenizer))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(layout.max_tokens)
+        self._lower = layout.lower
 
     def __call__(self, text: str) -> dict[str, np.ndarray]:
-        encoded = self._tokenizer.encode(text)
+        encoded = self._tokenizer.encode(text.lower() if self._lower else text)
         rows = (encoded.ids, encoded.attention_mask, encoded.type_ids)
         return {
             name: np.array([row], dtype=np.int64) for name, row in zip(INPUTS, rows, strict=True)
@@ -156,10 +160,14 @@ class _TorchTokenizer:
     def __init__(self, torch_model: Any) -> None:
         self._tokenizer = torch_model.tokenizer
         self._max_tokens = int(torch_model.max_seq_length)
+        self._lower = bool(getattr(torch_model[0], "do_lower_case", False))
 
     def __call__(self, text: str) -> dict[str, np.ndarray]:
         encoded = self._tokenizer(
-            [text], truncation=True, max_length=self._max_tokens, return_tensors="np"
+            [text.lower() if self._lower else text],
+            truncation=True,
+            max_length=self._max_tokens,
+            return_tensors="np",
         )
         return {name: np.asarray(encoded[name], dtype=np.int64) for name in INPUTS}
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +91,36 @@ def test_loading_the_torch_model_prints_no_progress_bar() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "Loading weights" not in done.stderr and done.stdout == ""
+
+
+def _folder(root: Path, pooling: Mapping[str, object], stated: Mapping[str, object]) -> Path:
+    (root / "1_Pooling").mkdir(parents=True)
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
+    ]
+    (root / "modules.json").write_text(json.dumps(modules))
+    (root / "1_Pooling" / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": 8, **pooling})
+    )
+    (root / "sentence_bert_config.json").write_text(json.dumps(stated))
+    (root / "tokenizer.json").write_text("{}")
+    return root
+
+
+def test_the_layout_is_read_from_the_folder_or_left_to_torch(tmp_path: Path) -> None:
+    mean = {"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}
+    layout = read_layout(
+        _folder(tmp_path / "a", mean, {"max_seq_length": 64, "do_lower_case": True})
+    )
+    assert layout is not None and (layout.max_tokens, layout.dim, layout.lower) == (64, 8, True)
+    assert read_layout(_folder(tmp_path / "b", mean, {})) is None  # no stated limit: ask torch
+    cls = {"pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}
+    with pytest.raises(ModelError, match="mean-pool"):
+        read_layout(_folder(tmp_path / "c", cls, {"max_seq_length": 64}))
+    assert read_layout(tmp_path / "missing") is None
