@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import lxml.html
 import numpy as np
-import trafilatura
 from lxml.etree import ParserError
 
 from service.article import Article
@@ -70,6 +69,8 @@ def _figure_captions(html: str) -> list[str]:
 
 def extract_html(html: str) -> tuple[str, str | None, list[str]]:
     """Main text, title and figure captions of an HTML page ('' when nothing is found)."""
+    import trafilatura  # only HTML needs it: a text-only run starts without it
+
     document = trafilatura.bare_extraction(
         html, with_metadata=True, include_comments=False, include_tables=True
     )
