@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -245,3 +246,18 @@ def test_operations_endpoints(client: TestClient) -> None:
         docs["paths"]
     )
     assert client.get("/docs").status_code == 200
+
+
+def test_the_docs_pages_load_everything_from_this_process(client: TestClient) -> None:
+    """/docs and /redoc name no outside host (a machine without internet access shows
+    them whole), and every script, stylesheet and icon they name is served here."""
+    for path in ("/docs", "/redoc"):
+        page = client.get(path)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "://" not in page.text and "//" + "cdn" not in page.text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert len(assets) >= 2
+        for asset in assets:
+            assert asset.startswith("/docs-assets/"), asset
+            served = client.get(asset)
+            assert served.status_code == 200 and len(served.content) > 1000, asset

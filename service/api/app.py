@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from service import __version__
 from service.api import articles, groups, ops, reindex
+from service.api.docs import add_docs
 from service.article import ArticleError
 from service.embedder import Embedder, load_embedder
 from service.engine import Engine, NotFound, Recovering
@@ -67,7 +68,10 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         version=__version__,
         description="Duplicate groups, story clusters and caption/boilerplate flags for news articles.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    add_docs(app)
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.engine = None
