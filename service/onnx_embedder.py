@@ -185,22 +185,23 @@ class OnnxEmbedder:
         layout = read_layout(path)
         digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
         target = cache / f"{digest}-int8" / "model.onnx"
-        encode: _FastTokenizer | _TorchTokenizer | None = None
-        if layout is not None:
-            encode, dim = _FastTokenizer(layout), layout.dim
+        reference: SentenceTransformerEmbedder | None = None
         if layout is None or not target.exists():
             reference = SentenceTransformerEmbedder(model, batch_size)
-            torch_model = reference.model
-            if getattr(torch_model[1], "pooling_mode", None) != "mean":
+            # read_layout checked the pooling of a folder it reads; torch checks the rest
+            if layout is None and getattr(reference.model[1], "pooling_mode", None) != "mean":
                 raise ModelError(
                     f"model '{model}' does not mean-pool; set NEWSDEDUP_BACKEND=torch for it"
                 )
             if not target.exists():
                 log.info("exporting the model to ONNX int8", extra={"target": str(target)})
-                _export(torch_model, target)
-            if encode is None:
-                encode, dim = _TorchTokenizer(torch_model), reference.dim
-        assert encode is not None  # read from the layout, or from the torch model
+                _export(reference.model, target)
+        encode: _FastTokenizer | _TorchTokenizer
+        if layout is not None:
+            encode, dim = _FastTokenizer(layout), layout.dim
+        else:
+            assert reference is not None  # loaded above for a folder read_layout cannot read
+            encode, dim = _TorchTokenizer(reference.model), reference.dim
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         options.intra_op_num_threads = 1

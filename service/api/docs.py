@@ -19,12 +19,12 @@ PREFIX = "/docs-assets"
 def add_docs(app: FastAPI) -> None:
     """/docs and /redoc over /openapi.json, with their assets under ``PREFIX``."""
     app.mount(PREFIX, StaticFiles(directory=ASSETS), name="docs-assets")
-    title = f"{app.title} API"
+    title, openapi = f"{app.title} API", app.openapi_url or "/openapi.json"
 
     @app.get("/docs", include_in_schema=False)
     def swagger() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
+            openapi_url=openapi,
             title=title,
             swagger_js_url=f"{PREFIX}/swagger-ui-bundle.js",
             swagger_css_url=f"{PREFIX}/swagger-ui.css",
@@ -34,7 +34,7 @@ def add_docs(app: FastAPI) -> None:
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
         return get_redoc_html(
-            openapi_url=app.openapi_url or "/openapi.json",
+            openapi_url=openapi,
             title=title,
             redoc_js_url=f"{PREFIX}/redoc.standalone.js",
             redoc_favicon_url=f"{PREFIX}/favicon.png",
