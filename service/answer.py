@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from service.flags import Flag
@@ -15,6 +17,7 @@ class FlagOut(BaseModel):
     pages: int | None = Field(
         None, description="boilerplate: distinct copy groups (overall or on the site) it recurs in"
     )
+    rule: str | None = Field(None, description="which rule flagged it, in words")
 
     @classmethod
     def of(cls, flag: Flag) -> FlagOut:
@@ -24,7 +27,31 @@ class FlagOut(BaseModel):
             count=flag.count,
             spans=[list(span) for span in flag.spans],
             pages=flag.pages,
+            rule=flag.rule,
         )
+
+
+Match = Literal["exact", "near_copy", "story", "new"]
+
+
+class Evidence(BaseModel):
+    """Why an article went where it did."""
+
+    match: Match = Field(
+        description="exact: the same text as the matched copy; near_copy: its shingles lie in "
+        "the matched copy's (containment); story: its group joined a story at a decayed "
+        "cosine; new: it opened a group and a story"
+    )
+    matched_id: str | None = Field(None, description="the copy it was matched to")
+    matched_group: int | None = Field(
+        None, description="the duplicate group it joined, or the group whose story it joined"
+    )
+    containment: float | None = Field(None, description="copy: shingle containment")
+    cosine: float | None = Field(None, description="story: cosine of the two group vectors")
+    decayed_cosine: float | None = Field(
+        None, description="story: the cosine discounted by the days between the groups"
+    )
+    threshold: float | None = Field(None, description="the figure the match had to reach")
 
 
 class ArticleAnswer(BaseModel):
@@ -39,6 +66,9 @@ class ArticleAnswer(BaseModel):
         description="shingle containment for a copy, time-decayed cosine for a story join"
     )
     flags: list[FlagOut]
+    evidence: Evidence | None = Field(
+        None, description="how it was matched (none for answers stored before evidence was kept)"
+    )
 
     def to_json(self) -> dict[str, object]:
         return self.model_dump(mode="json")

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from index.lsh_bands import optimal_bands
+from service.canonical import CanonicalRules
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class PipelineConfig:
     furniture: FurnitureRules = field(default_factory=FurnitureRules)
     copies: CopyRules = field(default_factory=CopyRules)
     stories: StoryRules = field(default_factory=StoryRules)
+    canonical: CanonicalRules = field(default_factory=CanonicalRules)
     lead_words: int = 120
     embed_batch: int = 256
 

@@ -349,6 +349,7 @@ class CopyMatch:
     member: int
     similarity: float
     bridged: frozenset[int] = frozenset()
+    exact: bool = False  # the same content hash
 
 
 class CopyIndex:
@@ -391,7 +392,7 @@ class CopyIndex:
             return None
         exact = self._by_hash.get(fp.content_hash)
         if exact is not None:
-            return CopyMatch(self._group[exact], exact, 1.0)
+            return CopyMatch(self._group[exact], exact, 1.0, exact=True)
         found = self._candidates(self._band_keys(fp))
         linked: list[tuple[int, float]] = []
         for member in sorted(found):

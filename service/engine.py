@@ -22,8 +22,9 @@ import numpy as np
 
 from index.snapshot import load_snapshot, save_snapshot
 from index.vector_index import FaissIndex, build_index, plan_for
-from service.answer import ArticleAnswer, FlagOut
+from service.answer import ArticleAnswer, Evidence, FlagOut
 from service.article import Article
+from service.canonical import Candidate
 from service.copies import CopyView, headline_of
 from service.embedding import Embedder
 from service.furniture import site_key, site_of
@@ -34,7 +35,6 @@ from service.pipeline import (
     IdSource,
     Item,
     Stream,
-    canonical_key,
     clean_text,
     cluster_corpus,
     flags_of,
@@ -347,6 +347,11 @@ class Engine:
             ],
         )
         version = self.settings.vector_version
+        ids = {a.member: item.id for item, a in zip(items, assigned.assignments, strict=True)}
+        elsewhere = [
+            m for a in assigned.assignments if (m := a.why.matched) is not None and m not in ids
+        ]
+        ids.update(self.store.ids_of(elsewhere))
         for item, article, a in zip(items, articles, assigned.assignments, strict=True):
             if a.opened:
                 if a.new_story:
@@ -361,7 +366,10 @@ class Engine:
                         a.lead_key,
                     )
                 )
-            batch.articles.append(self._article_values(item, article, a))
+            values = self._article_values(item, article, a)
+            matched = ids.get(a.why.matched) if a.why.matched is not None else None
+            values["evidence"] = a.why.evidence(matched, a.why.group).model_dump(mode="json")
+            batch.articles.append(values)
             for key in item.sketch.keys.tolist():
                 batch.blocks.add((key, a.group))
                 if item.site is not None:
@@ -397,6 +405,8 @@ class Engine:
             "raw": article.html if article.html is not None else article.text or "",
             "raw_kind": "html" if article.html is not None else "text",
             "captions": list(article.captions),
+            "credit": item.origin.credit,
+            "repost": item.origin.repost,
         }
 
     def _own_key(self, row: ArticleRow) -> str | None:
@@ -460,19 +470,24 @@ class Engine:
                     is_duplicate=row.is_duplicate,
                     similarity=row.similarity,
                     flags=[FlagOut(**f) for f in row.flags],
+                    evidence=Evidence(**row.evidence) if row.evidence else None,
                 )
             )
         return out
 
     def canonical_ids(self, groups: set[int]) -> dict[int, str]:
-        """Each group's canonical member: earliest published, ties to the longest text, then
-        the smallest id (the order the batch pipeline uses)."""
-        best: dict[int, tuple[Any, str]] = {}
-        for group, article_id, published, words, _member in self.store.member_keys(groups):
-            key = canonical_key(utc(published), words, article_id)
-            if group not in best or key < best[group][0]:
-                best[group] = (key, article_id)
-        return {group: article_id for group, (_, article_id) in best.items()}
+        """Each group's canonical member under the configured policy (the order the batch
+        pipeline uses)."""
+        return {group: chosen.id for group, chosen in self.canonicals(groups).items()}
+
+    def canonicals(self, groups: set[int]) -> dict[int, Candidate]:
+        """Each group's canonical member, read from the store: a change of policy shows at
+        once, and the next reindex orders the groups' voices and copies by it."""
+        members: dict[int, list[Candidate]] = {}
+        for group, candidate in self.store.candidates(groups):
+            members.setdefault(group, []).append(candidate)
+        rules = self.config.canonical
+        return {group: rules.choose(found) for group, found in members.items()}
 
     def cluster_only(self, articles: Sequence[Article]) -> CorpusRun:
         """Cluster just this batch; nothing is stored and ids are local to the answer."""

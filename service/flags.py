@@ -43,6 +43,7 @@ class Flag:
     count: int
     spans: tuple[tuple[int, int], ...]
     pages: int | None = None
+    rule: str | None = None  # which rule fired, in words
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -53,6 +54,8 @@ class Flag:
         }
         if self.pages is not None:
             data["pages"] = self.pages
+        if self.rule is not None:
+            data["rule"] = self.rule
         return data
 
 
@@ -105,12 +108,13 @@ def page_flags(
     groups: dict[str, list[Block]] = {}
     for block in blocks:
         groups.setdefault(block.key, []).append(block)
-    is_caption = {
-        key
-        for key, same in groups.items()
-        if len(same[0].words) <= caption_max_words
-        and (has_credit_cue(same[0].text) or _matches_given(same[0], given))
-    }
+    is_caption: dict[str, str] = {}
+    for key, same in groups.items():
+        if len(same[0].words) <= caption_max_words:
+            if has_credit_cue(same[0].text):
+                is_caption[key] = "a photo-credit cue"
+            elif _matches_given(same[0], given):
+                is_caption[key] = "one of the article's captions"
     body = [b for b in blocks if b.key not in is_caption]
     flags: list[Flag] = []
     dropped: set[int] = set()
@@ -118,10 +122,14 @@ def page_flags(
         first = same[0]
         spans = [(b.start, b.end) for b in same]
         if key in is_caption:
-            repeated = len(same) > 1 or _echoes(caption_core(first.text), body, repeat_min_words)
-            flags.append(
-                Flag(REPEATED_CAPTION if repeated else CAPTION, first.text, len(same), tuple(spans))
-            )
+            cue = is_caption[key]
+            if len(same) > 1:
+                kind, rule = REPEATED_CAPTION, f"caption ({cue}) repeated in the page"
+            elif _echoes(caption_core(first.text), body, repeat_min_words):
+                kind, rule = REPEATED_CAPTION, f"caption ({cue}) echoing a body sentence"
+            else:
+                kind, rule = CAPTION, f"caption ({cue})"
+            flags.append(Flag(kind, first.text, len(same), tuple(spans), rule=rule))
             dropped.update(b.index for b in same)
             continue
         inside = []
@@ -134,7 +142,8 @@ def page_flags(
         if len(spans) + len(inside) < 2:
             continue
         all_spans = tuple(sorted(spans + inside))
-        flags.append(Flag(REPEATED_BLOCK, first.text, len(all_spans), all_spans))
+        rule = "block inside a longer block" if inside else "block repeated in the page"
+        flags.append(Flag(REPEATED_BLOCK, first.text, len(all_spans), all_spans, rule=rule))
         keep_first = not inside and len(first.words) >= keep_repeat_words
         dropped.update(b.index for b in (same[1:] if keep_first else same))
     flags.sort(key=lambda f: f.spans[0])
@@ -155,6 +164,19 @@ def boilerplate_flags(
             by_key.setdefault(block.key, []).append(block)
             seen[block.key] = max(seen.get(block.key, 0), int(counts[block.index]))
     return [
-        Flag(BOILERPLATE, same[0].text, len(same), tuple((b.start, b.end) for b in same), seen[key])
+        Flag(
+            BOILERPLATE,
+            same[0].text,
+            len(same),
+            tuple((b.start, b.end) for b in same),
+            seen[key],
+            _furniture_rule(seen[key]),
+        )
         for key, same in by_key.items()
     ]
+
+
+def _furniture_rule(groups: int) -> str:
+    if groups == 0:
+        return "list entry quoting another page's headline"
+    return f"block recurring in {groups} texts (the web's or the site's furniture)"

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -35,9 +35,10 @@ import numpy as np
 
 from index.copy_graph import copy_components
 from index.vector_index import FaissIndex, VectorIndex, build_index, plan_for
-from service.answer import ArticleAnswer, FlagOut
+from service.answer import ArticleAnswer, Evidence, FlagOut, Match
 from service.article import Article
-from service.config import PipelineConfig
+from service.canonical import Candidate, Origin, origin_of
+from service.config import CopyRules, PipelineConfig, StoryRules
 from service.copies import (
     CopyIndex,
     CopyMatch,
@@ -63,7 +64,7 @@ from service.furniture import (
 )
 from service.prepare import Page, prepare
 from service.sketch import Fingerprint, MinHasher, Sketch, fingerprint, shared, sketch_of
-from service.stories import StoryIndex, label_all, story_partition
+from service.stories import Link, StoryIndex, label_all, story_partition
 from service.voices import combine, group_key, voices
 
 # -- items ------------------------------------------------------------------------------
@@ -81,30 +82,24 @@ class Item:
     sketch: Sketch
     headline: Headline
     page: Page | None = None
+    origin: Origin = field(default_factory=Origin)
 
 
 def item_of(article: Article, config: PipelineConfig) -> Item:
     """Prepare an article: its page (blocks and in-page flags) and sketch."""
     page = prepare(article, config.page)
     sketch = sketch_of(page.blocks, page.dropped, config.copies.shingle_words)
+    site = site_of(article.source, article.url)
     return Item(
         article.id,
-        site_key(site_of(article.source, article.url)),
+        site_key(site),
         article.published_at,
         page.title,
         sketch,
         headline_of(page.title, sketch, config.copies.shingle_words),
         page,
+        origin_of(site, [b.text for b in page.blocks]),
     )
-
-
-def canonical_key(
-    published_at: datetime | None, words: int, article_id: str
-) -> tuple[float, int, str]:
-    """Sort key of a group's members: earliest published first (undated last), ties to the
-    longest text, then to the smallest id, so the choice never depends on arrival order."""
-    when = published_at.timestamp() if published_at else float("inf")
-    return when, -words, article_id
 
 
 def lead_key(title: str | None, sketch: Sketch, kept: np.ndarray, words: int, version: str) -> str:
@@ -179,6 +174,52 @@ class Embedding:
 
 
 @dataclass(frozen=True)
+class Why:
+    """How an item was matched: ``matched`` an item index (batch) or member (live) and
+    ``group`` a group label or id, as the caller numbers them."""
+
+    match: Match
+    matched: int | None = None
+    group: int | None = None
+    containment: float | None = None
+    cosine: float | None = None
+    decayed: float | None = None
+    threshold: float | None = None
+
+    def evidence(self, matched_id: str | None, group_id: int | None) -> Evidence:
+        return Evidence(
+            match=self.match,
+            matched_id=matched_id,
+            matched_group=group_id,
+            containment=self.containment,
+            cosine=self.cosine,
+            decayed_cosine=self.decayed,
+            threshold=self.threshold,
+        )
+
+
+def copy_why(
+    matched: int, group: int, same_text: bool, containment: float, rules: CopyRules
+) -> Why:
+    kind: Match = "exact" if same_text else "near_copy"
+    return Why(kind, matched, group, containment=containment, threshold=rules.containment)
+
+
+def story_why(link: Link | None, rules: StoryRules) -> Why:
+    """A group's story evidence: its strongest link to a group of its story, if any."""
+    if link is None:
+        return Why("new")
+    return Why(
+        "story",
+        None,
+        link.other,
+        cosine=link.cosine,
+        decayed=link.decayed,
+        threshold=rules.threshold,
+    )
+
+
+@dataclass(frozen=True)
 class Placement:
     """Where one item went in a batch run (group and story labels are local to the run)."""
 
@@ -188,6 +229,7 @@ class Placement:
     similarity: float | None
     decision: Decision
     fingerprint: Fingerprint
+    why: Why = Why("new")
 
 
 @dataclass(frozen=True)
@@ -305,9 +347,11 @@ def cluster_items(
         for d, it in zip(decisions, items, strict=True)
     ]
     fps, labels = labels_of([d.furniture for d in decisions])
-    order = sorted(
-        range(len(items)),
-        key=lambda i: canonical_key(items[i].published_at, fps[i].words, items[i].id),
+    order = config.canonical.order(
+        [
+            Candidate(it.id, it.published_at, fp.words, it.origin)
+            for it, fp in zip(items, fps, strict=True)
+        ]
     )
     members: dict[int, list[int]] = {}
     for i in order:
@@ -329,13 +373,17 @@ def cluster_items(
     for i, label in enumerate(labels.tolist()):
         rep = canonical[label]
         if i == rep:
-            similarity = closest.get(label)
+            link = closest.get(label)
+            similarity = link.decayed if link else None
+            why = story_why(link, config.stories)
         else:
             a, b = fps[i].shingles, fps[rep].shingles
             small = min(len(a), len(b))
             similarity = round(shared(a, b) / small, 4) if small else 1.0
+            same = fps[i].content_hash == fps[rep].content_hash
+            why = copy_why(rep, label, same, similarity, config.copies)
         placements.append(
-            Placement(label, story_of[label], i != rep, similarity, decisions[i], fps[i])
+            Placement(label, story_of[label], i != rep, similarity, decisions[i], fps[i], why)
         )
     return BatchResult(placements, canonical, dict(with_vector), spoken)
 
@@ -355,7 +403,7 @@ def _stories(
     spans: dict[int, tuple[datetime, datetime]],
     config: PipelineConfig,
     flat_max: int,
-) -> tuple[dict[int, int], dict[int, float | None]]:
+) -> tuple[dict[int, int], dict[int, Link]]:
     if not with_vector:
         return {}, {}
     matrix = np.stack([v for _, v in with_vector]).astype(np.float32)
@@ -365,10 +413,12 @@ def _stories(
         index, matrix, [spans.get(g) for g, _ in with_vector], config.stories
     )
     keys = [g for g, _ in with_vector]
-    return (
-        {g: int(s) for g, s in zip(keys, labels.tolist(), strict=True)},
-        dict(zip(keys, best, strict=True)),
-    )
+    links = {
+        keys[row]: Link(keys[link.other], link.decayed, link.cosine)
+        for row, link in enumerate(best)
+        if link is not None
+    }
+    return {g: int(s) for g, s in zip(keys, labels.tolist(), strict=True)}, links
 
 
 @dataclass(frozen=True)
@@ -431,9 +481,17 @@ def cluster_corpus(
                 is_duplicate=p.is_duplicate,
                 similarity=p.similarity,
                 flags=[FlagOut.of(f) for f in flags],
+                evidence=batch_evidence(p.why, [it.id for it in items], group_ids),
             )
         )
     return CorpusRun(pages, kept, answers, embedding.embedded)
+
+
+def batch_evidence(why: Why, ids: Sequence[str], group_ids: Mapping[int, int]) -> Evidence:
+    """A batch placement's evidence with the caller's article and group ids: a copy names
+    the canonical it was compared with, a story join the group it is linked to."""
+    matched = ids[why.matched] if why.matched is not None else None
+    return why.evidence(matched, group_ids[why.group] if why.group is not None else None)
 
 
 # -- stream -----------------------------------------------------------------------------
@@ -454,6 +512,7 @@ class Assignment:
     lead_key: str | None = field(default=None, compare=False)
     opened: bool = False  # it opened its group (still live at the end of its batch)
     new_story: bool = False  # its group opened a story
+    why: Why = field(default=Why("new"), compare=False)  # ``matched`` is a member
 
 
 @dataclass(frozen=True)
@@ -692,9 +751,15 @@ class Stream:
                     group, vector, item.published_at, self.ids.story.__next__
                 )
                 similarity, new_story = story.similarity, story.similarity is None
+                why = story_why(story.link, self.config.stories)
             else:
                 self.stories.touch(group, item.published_at)
                 similarity = round(p.match.similarity, 4) if p.match else None
+                why = Why("new")
+                if p.match is not None:
+                    why = copy_why(
+                        p.match.member, group, p.match.exact, similarity or 0.0, self.config.copies
+                    )
             if vector is not None:
                 mask = item.sketch.kept(p.decision.furniture)
                 key = lead_key(item.title, item.sketch, mask, self.config.lead_words, self.version)
@@ -711,6 +776,7 @@ class Stream:
                     key,
                     i in vectors,
                     new_story,
+                    why,
                 )
             )
         opened_here = {p.opened for p in placed if p.opened is not None}

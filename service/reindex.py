@@ -28,6 +28,7 @@ from index.snapshot import save_snapshot
 from index.vector_index import build_index, plan_for
 from service.answer import FlagOut
 from service.article import Article
+from service.canonical import Origin
 from service.config import ReindexConfig
 from service.copies import headline_of
 from service.embedding import Embedder
@@ -37,6 +38,7 @@ from service.pipeline import (
     Embedding,
     Item,
     Voice,
+    batch_evidence,
     clean_text,
     cluster_items,
     flags_of,
@@ -226,6 +228,7 @@ class Reindex:
                     r.title,
                     sketch,
                     headline_of(r.title, sketch, shingle_words),
+                    origin=Origin(r.site, r.credit, r.repost),
                 )
             )
         return items, fresh
@@ -339,6 +342,7 @@ class Reindex:
         report.embedded_new = len(vectors.made) - stale
         changed_groups: set[int] = set()
         repaint: list[int] = []
+        article_ids = [r.id for r in window]
         for i, (r, p) in enumerate(zip(window, result.placements, strict=True)):
             gid = groups.ids[p.group]
             if gid != r.group:
@@ -349,6 +353,7 @@ class Reindex:
             if r.member in fresh:
                 values["sketch"] = items[i].sketch.to_bytes()
                 values["prepared_with"] = config.preparation
+                values.update(credit=items[i].origin.credit, repost=items[i].origin.repost)
                 changed_groups.add(gid)
             if furniture != (r.furniture or b""):
                 values["furniture"] = furniture
@@ -365,6 +370,9 @@ class Reindex:
                 )
             if p.is_duplicate != r.is_duplicate or p.similarity != r.similarity:
                 values.update(is_duplicate=p.is_duplicate, similarity=p.similarity)
+            evidence = batch_evidence(p.why, article_ids, groups.ids).model_dump(mode="json")
+            if evidence != r.evidence:
+                values["evidence"] = evidence
             lead = p.decision.lead
             lead_block = int(items[i].sketch.keys[lead]) if lead >= 0 else None
             if lead_block != r.lead_block:

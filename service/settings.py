@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.canonical import CanonicalRules
 from service.config import (
     CopyRules,
     FurnitureRules,
@@ -59,6 +60,16 @@ class Settings(BaseSettings):
     story_half_life_days: float = Field(14.0, gt=0.0)
     story_voices: int = Field(
         2, ge=1, le=16, description="Differently titled members a group vector is made from."
+    )
+
+    canonical: Literal["earliest", "wire", "preferred"] = Field(
+        "earliest",
+        description="Which member leads a duplicate group: the earliest published; a wire "
+        "copy (agency credit, not a repost), then the earliest; or the first of "
+        "preferred_sources, then the earliest.",
+    )
+    preferred_sources: tuple[str, ...] = Field(
+        (), description="Sources (sites) in order of preference, for canonical=preferred."
     )
 
     boilerplate_min_groups: int = Field(
@@ -124,6 +135,10 @@ class Settings(BaseSettings):
                 window_days=self.story_window_days,
                 half_life_days=self.story_half_life_days,
                 voices=self.story_voices,
+            ),
+            canonical=CanonicalRules(
+                self.canonical,
+                tuple(s.strip().lower().removeprefix("www.") for s in self.preferred_sources),
             ),
             lead_words=self.lead_words,
         )

@@ -39,9 +39,19 @@ def decayed(cosine: float, days: float, half_life_days: float) -> float:
 
 
 @dataclass(frozen=True)
+class Link:
+    """The strongest tie of a group to another group of its story."""
+
+    other: int
+    decayed: float
+    cosine: float
+
+
+@dataclass(frozen=True)
 class StoryMatch:
     story: int
     similarity: float | None
+    link: Link | None = None
 
 
 class StoryIndex:
@@ -87,7 +97,8 @@ class StoryIndex:
                     continue
                 score = decayed(cosine, days, self._half_life_days)
                 if score >= self._threshold and (best is None or score > (best.similarity or 0.0)):
-                    best = StoryMatch(self.story_of[other], round(score, 4))
+                    link = Link(other, round(score, 4), round(cosine, 4))
+                    best = StoryMatch(self.story_of[other], round(score, 4), link)
             self._index.add(np.array([group]), vector.reshape(1, -1))
         match = best or StoryMatch(new_story(), None)
         self.story_of[group] = match.story
@@ -126,14 +137,14 @@ Span = tuple[datetime, datetime]
 
 def story_partition(
     index: VectorIndex, matrix: np.ndarray, spans: Sequence[Span | None], rules: StoryRules
-) -> tuple[np.ndarray, list[float | None]]:
+) -> tuple[np.ndarray, list[Link | None]]:
     """Story label per row of ``matrix`` (the vectors ``index`` holds, with ids 0..n-1), and
-    each row's best decayed cosine to another row of its story (None when alone).
+    each row's strongest link to another row of its story (None when alone).
 
     Neighbours inside the time window whose decayed cosine reaches the threshold propose
     pairs; average-link agglomeration decides, stopping at the same threshold."""
     n = len(matrix)
-    pairs: dict[tuple[int, int], float] = {}
+    pairs: dict[tuple[int, int], tuple[float, float]] = {}
     k = min(rules.neighbours + 1, max(n, 1))
     for start in range(0, n, 4096):
         sims, found = index.search(matrix[start : start + 4096], k)
@@ -147,14 +158,15 @@ def story_partition(
                 score = decayed(cosine, days, rules.half_life_days)
                 if days <= rules.window_days and score >= rules.threshold:
                     pair = (min(a, b), max(a, b))
-                    pairs[pair] = max(pairs.get(pair, 0.0), score)
+                    pairs[pair] = max(pairs.get(pair, (0.0, 0.0)), (score, cosine))
     labels = average_link(matrix, sorted(pairs), rules.threshold) if n else np.zeros(0, np.int64)
-    best: list[float | None] = [None] * n
-    for (a, b), score in pairs.items():
+    best: list[Link | None] = [None] * n
+    for (a, b), (score, cosine) in sorted(pairs.items()):
         if labels[a] == labels[b]:
-            for x in (a, b):
-                if best[x] is None or score > (best[x] or 0.0):
-                    best[x] = round(score, 4)
+            for x, y in ((a, b), (b, a)):
+                held = best[x]
+                if held is None or round(score, 4) > held.decayed:
+                    best[x] = Link(y, round(score, 4), round(cosine, 4))
     return labels, best
 
 

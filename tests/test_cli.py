@@ -33,6 +33,7 @@ def test_cluster_writes_one_line_per_article_and_a_summary(
         "is_duplicate",
         "similarity",
         "flags",
+        "evidence",
     }
     report = capsys.readouterr().out
     assert "articles: 10" in report

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.canonical import Candidate, Origin
 from service.store.schema import (
     ArticleRow,
     GroupRow,
@@ -25,6 +26,7 @@ from service.store.schema import (
     ReindexRow,
     SequenceRow,
     StoryRow,
+    utc,
     vector_of,
 )
 
@@ -238,19 +240,32 @@ class Store:
                 rows.update({int(i): v for i, v in s.execute(query).all() if v is not None})
         return np.stack([vector_of(rows[i]) for i in ids])
 
-    def member_keys(
-        self, groups: Iterable[int]
-    ) -> list[tuple[int, str, datetime | None, int, int]]:
-        """(group, id, published_at, words, member) of every member of these groups."""
+    def candidates(self, groups: Iterable[int]) -> list[tuple[int, Candidate]]:
+        """(group, what the canonical choice reads) of every member of these groups."""
         with self.session() as s:
             query = select(
                 ArticleRow.group_id,
                 ArticleRow.id,
                 ArticleRow.published_at,
                 ArticleRow.words,
-                ArticleRow.member,
+                ArticleRow.site,
+                ArticleRow.credit,
+                ArticleRow.repost,
             ).where(ArticleRow.group_id.in_(list(groups)))
-            return [(int(g), i, p, int(w), int(m)) for g, i, p, w, m in s.execute(query).all()]
+            return [
+                (int(g), Candidate(i, utc(p), int(w), Origin(site, credit, bool(repost))))
+                for g, i, p, w, site, credit, repost in s.execute(query).all()
+            ]
+
+    def ids_of(self, members: Sequence[int]) -> dict[int, str]:
+        """The article id of each of these members still stored."""
+        out: dict[int, str] = {}
+        with self.session() as s:
+            for start in range(0, len(members), 5000):
+                chunk = list(members[start : start + 5000])
+                query = select(ArticleRow.member, ArticleRow.id).where(ArticleRow.member.in_(chunk))
+                out.update({int(m): i for m, i in s.execute(query).all()})
+        return out
 
     @staticmethod
     def story_has_groups(session: Session, story_id: int) -> bool:

@@ -77,6 +77,11 @@ class ArticleRow(Base):
     raw: Mapped[str] = mapped_column(Text)
     raw_kind: Mapped[str] = mapped_column(String(8))
     captions: Mapped[list[str]] = mapped_column(JSON)
+    # what the canonical choice reads: an agency credit, and a scraper's repost furniture
+    credit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    repost: Mapped[bool] = mapped_column(Boolean, default=False)
+    # how it was matched (``service.answer.Evidence``); none for articles stored before
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class SequenceRow(Base):

@@ -43,6 +43,9 @@ class WindowRow:
     content_hash: str
     is_duplicate: bool
     similarity: float | None
+    credit: str | None = None
+    repost: bool = False
+    evidence: dict[str, Any] | None = None
 
 
 def _reference() -> Any:
@@ -67,6 +70,9 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
         ArticleRow.content_hash,
         ArticleRow.is_duplicate,
         ArticleRow.similarity,
+        ArticleRow.credit,
+        ArticleRow.repost,
+        ArticleRow.evidence,
     )
     rows: list[WindowRow] = []
     last = 0
@@ -100,6 +106,9 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
                     r[12],
                     bool(r[13]),
                     r[14],
+                    r[15],
+                    bool(r[16]),
+                    r[17],
                 )
             )
         last = int(chunk[-1][0])
