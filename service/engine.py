@@ -41,6 +41,7 @@ from service.pipeline import (
     item_of,
     lead_key,
 )
+from service.queries import KeywordBackground, Reader
 from service.settings import PREPARATION_VERSION, Settings
 from service.sketch import Fingerprint, Sketch
 from service.store import ArticleRow, MemberRow, Store, array_bytes, array_of, utc, vector_bytes
@@ -137,6 +138,7 @@ class Engine:
         self.settings = settings
         self.config = settings.pipeline
         self.store = store
+        self.reader = Reader(store, self.config.canonical, KeywordBackground(store))
         self.embedder = embedder
         self.stats = Stats()
         self._counts = StoreCounts(store)

@@ -204,6 +204,7 @@ def test_a_crash_before_the_switch_leaves_the_old_version(
     monkeypatch.undo()
     assert _reindex(client)["version"] == 1
     after = client.get("/v1/articles/harvest-own-1").json()
+
     # The reindex hears the group's differently titled copies, so the story cosine it reports
     # may move; where the article stands, and how it was matched, does not.
     def placed(answer: dict[str, Any]) -> dict[str, Any]:

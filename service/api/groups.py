@@ -20,14 +20,12 @@ StoryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a story id")]
 
 @router.get("/duplicates/{group_id}", response_model=GroupOut, responses=ERRORS)
 async def duplicate_group(group_id: GroupId, engine: EngineDep) -> GroupOut:
-    return await run_in_threadpool(
-        queries.duplicate_group, engine.store, group_id, engine.canonical_ids
-    )
+    return await run_in_threadpool(queries.duplicate_group, engine.reader, group_id)
 
 
 @router.get("/stories/{story_id}", response_model=StoryOut, responses=ERRORS)
 async def story(story_id: StoryId, engine: EngineDep) -> StoryOut:
-    return await run_in_threadpool(queries.story, engine.store, story_id, engine.canonical_ids)
+    return await run_in_threadpool(queries.story, engine.reader, story_id)
 
 
 @router.get("/stories", response_model=StoriesOut, responses=ERRORS)
@@ -39,6 +37,14 @@ async def stories(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    sort: Annotated[
+        queries.Sort,
+        Query(
+            description="size: most articles first; recent: latest article first; rising: "
+            "most articles in the last 6 hours against the story's own rate over the 48 "
+            "hours before (up to the latest article)"
+        ),
+    ] = "size",
 ) -> StoriesOut:
     when = parse_datetime(since, "since") if since is not None else None
-    return await run_in_threadpool(queries.recent_stories, engine.store, when, limit, offset)
+    return await run_in_threadpool(queries.recent_stories, engine.reader, when, limit, offset, sort)

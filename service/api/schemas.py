@@ -65,6 +65,10 @@ class GroupOut(BaseModel):
     id: int
     story: int
     canonical_id: str
+    canonical_reason: str = Field(
+        description="why the canonical leads the group, under NEWSDEDUP_CANONICAL",
+        examples=["wire copy: credits AP, earliest such"],
+    )
     size: int
     sources: list[str]
     members: list[MemberOut]
@@ -73,7 +77,47 @@ class GroupOut(BaseModel):
     )
 
 
-class StoryOut(BaseModel):
+class SourceCount(BaseModel):
+    source: str
+    articles: int
+
+
+class SourcesOut(BaseModel):
+    count: int = Field(description="distinct sources (an article without one counts as none)")
+    items: list[SourceCount] = Field(description="articles per source, most first")
+
+
+class ReporterOut(BaseModel):
+    id: str
+    source: str | None
+    title: str | None
+    published_at: datetime | None
+
+
+class StoryFields(BaseModel):
+    """What a story shows people: its title, who reported it, when, and its words."""
+
+    title: str | None = Field(
+        description="the canonical headline of the story's most central duplicate group",
+        examples=["Riverton's Halvard Bridge to close for cable repairs"],
+    )
+    sources: SourcesOut
+    first_reporter: ReporterOut | None = Field(
+        description="the earliest published article (else the first ingested)"
+    )
+    timeline: list[tuple[datetime, int]] = Field(
+        description="[start, articles] per hour, per day when the story spans over a week; "
+        "by publication time, else ingestion time; the counts add up to the story's size",
+        examples=[[["2026-06-04T08:00:00Z", 3], ["2026-06-04T09:00:00Z", 1]]],
+    )
+    keywords: list[str] = Field(
+        description="terms that set the story apart from the rest of the window "
+        "(class-based TF-IDF over its groups' leads)",
+        examples=[["halvard", "bridge", "cable", "riverton"]],
+    )
+
+
+class StoryOut(StoryFields):
     id: int
     size: int
     first_seen: datetime | None
@@ -82,10 +126,12 @@ class StoryOut(BaseModel):
     merged_from: int | None = None
 
 
-class StorySummary(BaseModel):
+class StorySummary(StoryFields):
     id: int
     articles: int
-    headline: str | None
+    headline: str | None = Field(description="the title of the story's first article")
+    first_seen: datetime | None
+    last_seen: datetime | None
 
 
 class StoriesOut(BaseModel):

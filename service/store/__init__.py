@@ -6,7 +6,7 @@ live service and the vector index are caches of the store: both can be rebuilt f
 
 from sqlalchemy.exc import OperationalError as StoreUnavailable
 
-from service.store.core import MemberRow, Store, connect, dialect_of
+from service.store.core import MemberRow, Store, StoryArticle, connect, dialect_of
 from service.store.schema import (
     ArticleRow,
     Base,
@@ -35,6 +35,7 @@ __all__ = [
     "ReindexRow",
     "Store",
     "StoreUnavailable",
+    "StoryArticle",
     "StoryRow",
     "array_bytes",
     "array_of",

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy import Float, and_, case, cast, create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,9 +26,11 @@ from service.store.schema import (
     ReindexRow,
     SequenceRow,
     StoryRow,
+    now,
     utc,
     vector_of,
 )
+from service.timeline import Rising
 
 MEMBER_COLUMNS = (
     ArticleRow.member,
@@ -43,6 +45,46 @@ MEMBER_COLUMNS = (
     ArticleRow.title,
     ArticleRow.lead_block,
 )
+
+
+STORY_ARTICLE_COLUMNS = (
+    ArticleRow.group_id,
+    ArticleRow.id,
+    ArticleRow.title,
+    ArticleRow.source,
+    ArticleRow.site,
+    ArticleRow.url,
+    ArticleRow.published_at,
+    ArticleRow.ingested_at,
+    ArticleRow.words,
+    ArticleRow.credit,
+    ArticleRow.repost,
+    ArticleRow.is_duplicate,
+    ArticleRow.similarity,
+)
+
+
+class StoryArticle(NamedTuple):
+    """An article as a story view shows it."""
+
+    story: int
+    group: int
+    candidate: Candidate
+    title: str | None
+    source: str | None
+    url: str | None
+    ingested_at: datetime
+    is_duplicate: bool
+    similarity: float | None
+
+    @property
+    def id(self) -> str:
+        return self.candidate.id
+
+    @property
+    def when(self) -> datetime:
+        """Published, else ingested."""
+        return self.candidate.published_at or self.ingested_at
 
 
 class MemberRow(NamedTuple):
@@ -156,19 +198,93 @@ class Store:
             query = select(GroupRow).where(GroupRow.story_id == story_id).order_by(GroupRow.id)
             return list(s.scalars(query).all())
 
-    def story_sizes(self, since: datetime | None, limit: int, offset: int) -> list[tuple[int, int]]:
-        """(story, articles) of stories with an article ingested since ``since``, largest first."""
+    def story_sizes(
+        self,
+        since: datetime | None,
+        limit: int,
+        offset: int,
+        sort: str = "size",
+        rising: Rising | None = None,
+    ) -> list[tuple[int, int]]:
+        """(story, articles) of stories with an article ingested since ``since``: largest
+        first, most recent article first, or most risen first (``Rising``, up to the
+        latest article not in the future)."""
+        when = func.coalesce(ArticleRow.published_at, ArticleRow.ingested_at)
         with self.session() as s:
             count = func.count(ArticleRow.id)
+            order: list[Any] = [count.desc()]
+            if sort == "recent":
+                order = [func.max(when).desc()]
+            elif sort == "rising":
+                rule = rising or Rising()
+                at = utc(s.scalar(select(func.max(when)).where(when <= now()))) or now()
+                start = at - timedelta(hours=rule.hours)
+                before = start - timedelta(hours=rule.baseline_hours)
+                recent = func.sum(case((when > start, 1), else_=0))
+                earlier = func.sum(case((and_(when > before, when <= start), 1), else_=0))
+                score = cast(recent, Float) / (1.0 + earlier * (rule.hours / rule.baseline_hours))
+                order = [score.desc(), recent.desc()]
             query = select(GroupRow.story_id, count).join(
                 ArticleRow, ArticleRow.group_id == GroupRow.id
             )
             if since is not None:
                 query = query.where(ArticleRow.ingested_at >= since)
-            query = query.group_by(GroupRow.story_id).order_by(
-                count.desc(), GroupRow.story_id.desc()
-            )
+            query = query.group_by(GroupRow.story_id).order_by(*order, GroupRow.story_id.desc())
             return [(int(a), int(b)) for a, b in s.execute(query.limit(limit).offset(offset)).all()]
+
+    def story_articles(
+        self, stories: Sequence[int] = (), groups: Sequence[int] = ()
+    ) -> list[StoryArticle]:
+        """Every article of these stories (or of these groups), with what a story view
+        shows of it, in arrival order."""
+        out: list[StoryArticle] = []
+        with self.session() as s:
+            which = (
+                GroupRow.story_id.in_(list(stories)) if stories else GroupRow.id.in_(list(groups))
+            )
+            query = (
+                select(GroupRow.story_id, *STORY_ARTICLE_COLUMNS)
+                .join(GroupRow, GroupRow.id == ArticleRow.group_id)
+                .where(which)
+                .order_by(ArticleRow.member)
+            )
+            for row in s.execute(query).all():
+                story, group, article_id, title, source, site, url, published, ingested = row[:9]
+                words, credit, repost, duplicate, similarity = row[9:]
+                out.append(
+                    StoryArticle(
+                        int(story),
+                        int(group),
+                        Candidate(
+                            article_id, utc(published), int(words), Origin(site, credit, repost)
+                        ),
+                        title,
+                        source,
+                        url,
+                        utc(ingested) or now(),
+                        bool(duplicate),
+                        similarity,
+                    )
+                )
+        return out
+
+    def group_leads(self, members: Sequence[str]) -> dict[str, str]:
+        """The lead (title and first words of the clean text) of these articles."""
+        with self.session() as s:
+            query = select(ArticleRow.id, ArticleRow.lead).where(ArticleRow.id.in_(list(members)))
+            return {i: lead for i, lead in s.execute(query).all()}
+
+    def recent_leads(self, limit: int) -> list[tuple[int, str]]:
+        """(story, lead) of the latest ``limit`` articles that opened a group."""
+        with self.session() as s:
+            query = (
+                select(GroupRow.story_id, ArticleRow.lead)
+                .join(GroupRow, GroupRow.id == ArticleRow.group_id)
+                .where(ArticleRow.is_duplicate.is_(False))
+                .order_by(ArticleRow.member.desc())
+                .limit(limit)
+            )
+            return [(int(story), lead) for story, lead in s.execute(query).all()]
 
     def members_of(self, members: Sequence[int]) -> list[MemberRow]:
         """What copy detection needs of these articles (those still stored)."""
@@ -273,17 +389,6 @@ class Store:
             session.scalar(select(GroupRow.id).where(GroupRow.story_id == story_id).limit(1))
             is not None
         )
-
-    def story_headlines(self, stories: Sequence[int]) -> dict[int, str | None]:
-        """The title of each story's first article."""
-        with self.session() as s:
-            query = (
-                select(GroupRow.story_id, ArticleRow.title)
-                .join(ArticleRow, ArticleRow.group_id == GroupRow.id)
-                .where(GroupRow.story_id.in_(list(stories)))
-                .order_by(ArticleRow.member.desc())
-            )
-            return {int(story): title for story, title in s.execute(query).all()}
 
     def group_vectors(self, ids: Sequence[int]) -> dict[int, tuple[bytes | None, str | None]]:
         """(vector, vector version) of these groups."""
