@@ -72,3 +72,25 @@ class ArticleAnswer(BaseModel):
 
     def to_json(self) -> dict[str, object]:
         return self.model_dump(mode="json")
+
+
+class CopyOfOut(BaseModel):
+    duplicate_group: int
+    story: int
+    canonical_id: str
+    evidence: Evidence
+
+
+class StoryNearOut(BaseModel):
+    story: int
+    score: float = Field(description="the decayed cosine to the story's nearest group")
+    joins: bool = Field(description="the score reaches the story threshold: it would join")
+    evidence: Evidence
+
+
+class MatchOut(BaseModel):
+    """Where an article would go; nothing is stored."""
+
+    duplicate_of: CopyOfOut | None = Field(description="the stored group it is a copy of")
+    stories: list[StoryNearOut] = Field(description="the nearest stories, best first")
+    flags: list[FlagOut]

@@ -22,7 +22,7 @@ import numpy as np
 
 from index.snapshot import load_snapshot, save_snapshot
 from index.vector_index import FaissIndex, build_index, plan_for
-from service.answer import ArticleAnswer, Evidence, FlagOut
+from service.answer import ArticleAnswer, CopyOfOut, Evidence, FlagOut, MatchOut, StoryNearOut
 from service.article import Article
 from service.canonical import Candidate
 from service.copies import CopyView, headline_of
@@ -37,15 +37,18 @@ from service.pipeline import (
     Stream,
     clean_text,
     cluster_corpus,
+    copy_why,
     flags_of,
     item_of,
     lead_key,
+    story_why,
 )
 from service.queries import KeywordBackground, Reader
 from service.settings import PREPARATION_VERSION, Settings
 from service.sketch import Fingerprint, Sketch
 from service.store import ArticleRow, MemberRow, Store, array_bytes, array_of, utc, vector_bytes
 from service.store.ingest import IngestBatch, NewGroup, StoreCounts, take_down, write_batch
+from service.stories import Near
 
 log = logging.getLogger(__name__)
 
@@ -449,6 +452,54 @@ class Engine:
                 self._stream.stories.replace_vector(removed.group, removed.vector)
 
     # -- reads -----------------------------------------------------------------------
+
+    def match(self, article: Article, limit: int = 5) -> MatchOut:
+        """Where an article would go: its stored copy group and the nearest stories, with
+        evidence; nothing is stored and no state changes. The model runs outside the lock."""
+        item = item_of(article, self.config)
+        assert item.page is not None
+        with self._lock:
+            copy, decision = self._stream.probe(item, self._counts)
+            story_of = self._stream.stories.story_of
+            copy_story = story_of.get(copy.group) if copy is not None else None
+        kept = item.sketch.kept(decision.furniture)
+        lead = item.page.lead(self.config.lead_words, kept)
+        near: list[Near] = []
+        if lead.strip():
+            vector = self.embedder.embed([lead])[0]
+            with self._lock:
+                near = self._stream.stories.nearest(
+                    vector, item.published_at, self.config.stories.neighbours
+                )
+        rules = self.config.stories
+        stories: dict[int, StoryNearOut] = {}
+        for found in near:
+            if found.story not in stories and len(stories) < limit:
+                stories[found.story] = StoryNearOut(
+                    story=found.story,
+                    score=found.link.decayed,
+                    joins=found.link.decayed >= rules.threshold,
+                    evidence=story_why(found.link, rules).evidence(None, found.link.other),
+                )
+        duplicate = None
+        if copy is not None:
+            copied = copy_why(
+                copy.member, copy.group, copy.exact, round(copy.similarity, 4), self.config.copies
+            )
+            duplicate = CopyOfOut(
+                duplicate_group=copy.group,
+                story=copy_story or 0,
+                canonical_id=self.canonical_ids({copy.group}).get(copy.group, ""),
+                evidence=copied.evidence(
+                    self.store.ids_of([copy.member]).get(copy.member), copy.group
+                ),
+            )
+        flags = flags_of(item.page, decision.furniture, decision.counts)
+        return MatchOut(
+            duplicate_of=duplicate,
+            stories=list(stories.values()),
+            flags=[FlagOut.of(f) for f in flags],
+        )
 
     def answers(self, ids: Sequence[str]) -> list[ArticleAnswer]:
         """The stored answer for each id, in order (ids must be stored)."""

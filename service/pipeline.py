@@ -709,6 +709,11 @@ class Stream:
         fp, view = self._view(item, decision.furniture, seen)
         return self.copies.match(fp, view), decision, fp, view
 
+    def probe(self, item: Item, counts: Counts) -> tuple[CopyMatch | None, Decision]:
+        """Where a page would go as a copy, and its furniture, changing nothing."""
+        match, decision, _, _ = self._place(item, _Overlay([item], counts, self.config).seen(item))
+        return match, decision
+
     def assign(self, items: Sequence[Item], counts: Counts) -> Assigned:
         """Assign a batch in order; later pages may join groups opened earlier in it, and a
         page that is a copy of several groups joins them into the oldest."""

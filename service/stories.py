@@ -48,6 +48,14 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Near:
+    """A story in reach of a vector, through one of its groups."""
+
+    story: int
+    link: Link
+
+
+@dataclass(frozen=True)
 class StoryMatch:
     story: int
     similarity: float | None
@@ -103,6 +111,21 @@ class StoryIndex:
         match = best or StoryMatch(new_story(), None)
         self.story_of[group] = match.story
         return match
+
+    def nearest(self, vector: np.ndarray, when: datetime | None, k: int) -> list[Near]:
+        """The ``k`` nearest groups inside the time window, strongest decayed cosine first;
+        nothing is added (a read-only match)."""
+        sims, ids = self._index.search(vector.reshape(1, -1), k)
+        out = []
+        for cosine, other in zip(sims[0].tolist(), ids[0].tolist(), strict=True):
+            story = self.story_of.get(other)
+            if other < 0 or story is None:
+                continue
+            days = days_apart(when, self._span.get(other))
+            if days <= self._window_days:
+                score = decayed(cosine, days, self._half_life_days)
+                out.append(Near(story, Link(other, round(score, 4), round(cosine, 4))))
+        return sorted(out, key=lambda n: -n.link.decayed)
 
     def restore(self, group: int, story: int, span: tuple[datetime, datetime] | None) -> None:
         """Put back a stored group (after a restart); its vector is already in the index."""

@@ -220,3 +220,49 @@ def test_each_canonical_policy_picks_its_copy(
     batch = client.post("/v1/cluster", json=_planted_group("2026-06-04")).json()["articles"]
     assert {a["canonical_id"] for a in batch} == {chosen}
     assert [a["is_duplicate"] for a in batch] == [a["id"] != chosen for a in batch]
+
+
+def _counts(client: TestClient) -> tuple[int, ...]:
+    from sqlalchemy import func, select
+
+    from service.store import ArticleRow, GroupRow, StoryRow
+
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with engine.store.session() as s:
+        rows = tuple(
+            int(s.scalar(select(func.count()).select_from(t)))
+            for t in (ArticleRow, GroupRow, StoryRow)
+        )
+    return (*rows, engine.vectors)
+
+
+def test_match_says_which_story_a_text_is_and_stores_nothing(make_client: Any) -> None:
+    client = make_client()
+    answers = _post(client, FEED)
+    before = _counts(client)
+    copy = {k: v for k, v in FEED[2].items() if k != "id"}  # a copy of the bridge wire story
+    found = client.post("/v1/match", json=copy).json()
+    bridge = answers["bridge-wire-1"]
+    assert found["duplicate_of"]["duplicate_group"] == bridge["duplicate_group"]
+    assert found["duplicate_of"]["story"] == bridge["story"]
+    assert found["duplicate_of"]["canonical_id"] == "bridge-wire-1"
+    assert found["duplicate_of"]["evidence"]["match"] in {"exact", "near_copy"}
+    assert found["stories"][0]["story"] == bridge["story"] and found["stories"][0]["joins"]
+    assert found["stories"][0]["evidence"]["match"] == "story"
+    assert [f["kind"] for f in found["flags"]] == ["repeated_caption"]
+    write_up = {
+        "title": "Riverton bridge shut for weeks over corroded cables",
+        "text": "Riverton will shut the Halvard Bridge for six weeks after inspectors found "
+        "corroded support cables, leaving drivers to face long detours, the city said.",
+        "published_at": "2026-06-04T13:00:00Z",
+    }
+    near = client.post("/v1/match", json=write_up, params={"limit": 2}).json()
+    assert near["duplicate_of"] is None
+    assert near["stories"][0]["story"] == bridge["story"] and len(near["stories"]) <= 2
+    assert _counts(client) == before
+    assert client.post("/v1/match", json={"title": "no body"}).status_code == 422
+    assert client.post("/v1/match", json=[write_up]).status_code == 422
+    assert client.post("/v1/match", content=b"text=x").status_code == 415
+    # what it said is where ingesting the text puts it
+    stored = _post(client, [{**copy, "id": "bridge-copy"}])["bridge-copy"]
+    assert stored["duplicate_group"] == found["duplicate_of"]["duplicate_group"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from service.answer import ArticleAnswer
-from service.api.body import Batch, read_articles
+from service.answer import ArticleAnswer, MatchOut
+from service.api.body import Batch, read_articles, read_one
 from service.api.deps import EngineDep, require_key
-from service.api.schemas import ARTICLES_BODY, ArticlesOut, ErrorOut
+from service.api.schemas import ARTICLES_BODY, MATCH_BODY, ArticlesOut, ErrorOut
 from service.article import MAX_ID_CHARS, check_id
 
 router = APIRouter(prefix="/v1", tags=["articles"])
@@ -59,6 +59,23 @@ async def cluster(request: Request, engine: EngineDep) -> dict[str, Any]:
     batch = await read_articles(request, engine.settings)
     run = await run_in_threadpool(engine.cluster_only, batch.articles)
     return _in_order(batch, run.answers)
+
+
+@router.post(
+    "/match",
+    response_model=MatchOut,
+    openapi_extra={"requestBody": MATCH_BODY},
+    responses=ERRORS,
+    summary="Which story is this text? Its stored copy group and nearest stories; "
+    "nothing is stored",
+)
+async def match(
+    request: Request,
+    engine: EngineDep,
+    limit: Annotated[int, Query(ge=1, le=50, description="most stories to return")] = 5,
+) -> MatchOut:
+    article = await read_one(request, engine.settings)
+    return await run_in_threadpool(engine.match, article, limit)
 
 
 @router.get("/articles/{article_id:path}", response_model=ArticleAnswer, responses=ERRORS)

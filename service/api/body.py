@@ -130,6 +130,28 @@ def parse_batch(data: Any, settings: Settings) -> Batch:
     return batch
 
 
+MATCH_ID = "(match)"
+
+
+def parse_one(data: Any, settings: Settings) -> Article:
+    """One article (a JSON object) to match; its ``id`` may be left out."""
+    if not isinstance(data, dict):
+        raise problem(422, "send one article as a JSON object")
+    try:
+        return parse_article({"id": MATCH_ID, **data}, settings.limits)
+    except ArticleError as exc:
+        raise problem(
+            422,
+            "the article is invalid",
+            [{"index": 0, "field": exc.field, "problem": exc.problem}],
+        ) from exc
+
+
+async def read_one(request: Request, settings: Settings) -> Article:
+    require_json(request)
+    return parse_one(decode_json(await read_body(request, settings.max_body_bytes)), settings)
+
+
 async def read_articles(request: Request, settings: Settings) -> Batch:
     require_json(request)
     return parse_batch(decode_json(await read_body(request, settings.max_body_bytes)), settings)

@@ -163,3 +163,14 @@ ARTICLES_BODY = {
         }
     },
 }
+
+
+MATCH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {**ArticleIn.model_json_schema(), "required": []},
+            "example": {k: v for k, v in EXAMPLE_ARTICLE.items() if k != "id"},
+        }
+    },
+}
