@@ -17,11 +17,21 @@ from dataclasses import dataclass, field
 TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w'\u2019]{2,}\b"
 
 
-def analyzer() -> Callable[[str], list[str]]:
-    """Lower-cased words without English stop words (scikit-learn's list and tokenizer)."""
-    from sklearn.feature_extraction.text import CountVectorizer
+# Words every news report uses, whatever its story.
+NEWS_WORDS = frozenset(
+    "said says say told tells according year years week weeks month months day days "
+    "today yesterday tomorrow monday tuesday wednesday thursday friday saturday sunday "
+    "new just like including mr mrs ms percent people time times read".split()
+)
 
-    return CountVectorizer(stop_words="english", token_pattern=TOKEN_PATTERN).build_analyzer()
+
+def analyzer() -> Callable[[str], list[str]]:
+    """Lower-cased words without English stop words (scikit-learn's list and tokenizer)
+    and without the words of every news report."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+    stop = sorted(ENGLISH_STOP_WORDS | NEWS_WORDS)
+    return CountVectorizer(stop_words=stop, token_pattern=TOKEN_PATTERN).build_analyzer()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from service import __version__
-from service.api import articles, groups, ops, reindex
+from service.api import articles, browser, groups, ops, reindex
 from service.api.docs import add_docs
 from service.article import ArticleError
 from service.embedder import Embedder, load_embedder
@@ -75,7 +75,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.engine = None
-    for router in (articles.router, groups.router, reindex.router, ops.router):
+    for router in (articles.router, groups.router, reindex.router, ops.router, browser.router):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(
