@@ -5,8 +5,10 @@
 
 ``latency`` seeds a store with N articles (scripts/service_seed.py), starts ``newsdedup
 serve`` on it, and times POST /v1/articles with one new article (p50/p95/p99), the
-server's own assign time (model included) per article from /metrics, and throughput with
-batches of 32. ``soak`` runs a mixed load (new articles, copies, reads) for a while and
+server's own assign time (model included) per article from /metrics, POST /v1/match with
+a new text and with a copy of a stored one (nothing stored; its ratio to the ingest of one
+article, measured in the same run, is the figure that survives a noisy machine), and
+throughput with batches of 32. ``soak`` runs a mixed load (new articles, copies, reads) for a while and
 reports the error count and the server's memory over time.
 """
 
@@ -135,8 +137,10 @@ def latency(stored: int, requests: int, batches: int) -> None:
                     client.post("/v1/articles", json=[article(-n - 1, rng)])
                 before = client.get("/metrics").text
                 times = []
+                posted: list[dict[str, str]] = []
                 for n in range(requests):
                     body = [article(n, rng)]
+                    posted.append(body[0])
                     t0 = time.perf_counter()
                     response = client.post("/v1/articles", json=body)
                     times.append(time.perf_counter() - t0)
@@ -145,6 +149,15 @@ def latency(stored: int, requests: int, batches: int) -> None:
                 assign = metric(after, "newsdedup_assign_seconds") - metric(
                     before, "newsdedup_assign_seconds"
                 )
+                matches = []
+                for n in range(requests):
+                    # a new text, then a copy of one stored above, in turn
+                    text = article(20_000 + n, rng) if n % 2 else dict(rng.choice(posted))
+                    text.pop("id", None)
+                    t0 = time.perf_counter()
+                    response = client.post("/v1/match", json=text)
+                    matches.append(time.perf_counter() - t0)
+                    response.raise_for_status()
                 t0 = time.perf_counter()
                 for b in range(batches):
                     client.post(
@@ -154,6 +167,11 @@ def latency(stored: int, requests: int, batches: int) -> None:
                 memory = rss_mib(proc.pid)
         finally:
             stop_server(proc)
+    ratio = np.percentile(matches, 95) / np.percentile(times, 95)
+    print(
+        f"stored {stored:>7}: match (stores nothing)  {percentiles(matches)}  "
+        f"p95 {ratio:.2f}x one ingest's"
+    )
     print(
         f"stored {stored:>7}: one new article  {percentiles(times)}  "
         f"(assign incl. model {assign / requests * 1000:.1f} ms/article)  "

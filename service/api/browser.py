@@ -64,7 +64,12 @@ def segments(text: str, flags: Sequence[FlagOut]) -> list[tuple[str, FlagOut | N
     return out
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 TEMPLATES.env.filters["spark_points"] = spark_points
+TEMPLATES.env.filters["counted"] = counted
 TEMPLATES.env.filters["urlencode_id"] = lambda value: quote(str(value), safe="")
 
 router = APIRouter(tags=["browser"], default_response_class=HTMLResponse)
