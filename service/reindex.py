@@ -53,6 +53,7 @@ from service.store.window import (
     ReindexWrite,
     WindowRow,
     close_run,
+    digest,
     inputs,
     mark_interrupted,
     open_run,
@@ -371,7 +372,7 @@ class Reindex:
             if p.is_duplicate != r.is_duplicate or p.similarity != r.similarity:
                 values.update(is_duplicate=p.is_duplicate, similarity=p.similarity)
             evidence = batch_evidence(p.why, article_ids, groups.ids).model_dump(mode="json")
-            if evidence != r.evidence:
+            if digest(evidence) != r.evidence:
                 values["evidence"] = evidence
             lead = p.decision.lead
             lead_block = int(items[i].sketch.keys[lead]) if lead >= 0 else None

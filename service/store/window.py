@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,7 +47,13 @@ class WindowRow:
     similarity: float | None
     credit: str | None = None
     repost: bool = False
-    evidence: dict[str, Any] | None = None
+    evidence: int | None = None  # a digest of the stored evidence (``digest``)
+
+
+def digest(value: Any) -> int:
+    """64 bits standing for a JSON value: the window keeps this, not the value."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
 def _reference() -> Any:
@@ -108,7 +116,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
                     r[14],
                     r[15],
                     bool(r[16]),
-                    r[17],
+                    digest(r[17]) if r[17] is not None else None,
                 )
             )
         last = int(chunk[-1][0])
