@@ -21,8 +21,8 @@ def free_port() -> int:
 def serve(data: Path, port: int, **settings: str) -> subprocess.Popen[bytes]:
     """Start the service with its data under ``data`` and extra NEWSDEDUP_* settings."""
     extra = {f"NEWSDEDUP_{k.upper()}": v for k, v in settings.items()}
-    env = dict(os.environ, NEWSDEDUP_DATA_DIR=str(data), NEWSDEDUP_PORT=str(port), **extra)
-    env.pop("NEWSDEDUP_DATABASE_URL", None)
+    env = {k: v for k, v in os.environ.items() if k != "NEWSDEDUP_DATABASE_URL"}
+    env.update(NEWSDEDUP_DATA_DIR=str(data), NEWSDEDUP_PORT=str(port), **extra)
     return subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve"],
         env=env,

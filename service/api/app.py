@@ -23,7 +23,7 @@ from service.metrics import Metrics
 from service.queries import Missing
 from service.settings import Settings
 from service.store import Store, StoreUnavailable, connect
-from service.store.lock import settle_interrupted_runs
+from service.store.lock import StoreBusy, serve_lock, settle_interrupted_runs
 from service.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -48,20 +48,26 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         engine = connect(settings.store_url)
         upgrade(engine)
         store = Store(engine)
-        settle_interrupted_runs(settings.data_dir, store)
-        app.state.engine = Engine(settings, store, embedder or load_embedder(settings))
-        watcher = asyncio.create_task(
-            _watch_versions(app.state.engine, settings.reload_poll_seconds)
-        )
-        log.info("ready", extra={"store": engine.url.render_as_string(hide_password=True)})
         try:
-            yield
+            with serve_lock(store, settings.data_dir):
+                settle_interrupted_runs(settings.data_dir, store)
+                app.state.engine = Engine(settings, store, embedder or load_embedder(settings))
+                watcher = asyncio.create_task(
+                    _watch_versions(app.state.engine, settings.reload_poll_seconds)
+                )
+                log.info("ready", extra={"store": engine.url.render_as_string(hide_password=True)})
+                try:
+                    yield
+                finally:
+                    watcher.cancel()
+                    app.state.engine.snapshot()
+                    app.state.engine = None
+        except StoreBusy as exc:
+            log.error(str(exc))
+            raise
         finally:
-            watcher.cancel()
-            app.state.engine.snapshot()
-            app.state.engine = None
             engine.dispose()
-            log.info("stopped")
+        log.info("stopped")
 
     app = FastAPI(
         title="newsdedup",
