@@ -167,12 +167,14 @@ def _parser() -> argparse.ArgumentParser:
     mode = cluster.add_mutually_exclusive_group()
     mode.add_argument("--text", action="store_true", help="input is one scraped page as plain text")
     mode.add_argument("--html", action="store_true", help="input is one page as raw HTML")
-    commands.add_parser(
+    serve = commands.add_parser(
         "serve",
         help="run the HTTP service",
         description="Serves the API on NEWSDEDUP_HOST:NEWSDEDUP_PORT (127.0.0.1:8000) with the "
         "store at NEWSDEDUP_DATABASE_URL (default: a SQLite file under NEWSDEDUP_DATA_DIR).",
     )
+    serve.add_argument("--host", help="the address to listen on (overrides NEWSDEDUP_HOST)")
+    serve.add_argument("--port", type=int, help="the port to listen on (overrides NEWSDEDUP_PORT)")
     commands.add_parser(
         "reindex",
         help="re-embed stale vectors, rebuild the index, re-cluster, swap (the nightly job)",
@@ -191,6 +193,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         if args.command == "serve":
+            given = {"host": args.host, "port": args.port}
+            try:
+                settings = Settings(**{k: v for k, v in given.items() if v is not None})
+            except ValidationError as exc:
+                print(f"error: invalid serve option:\n{exc}", file=sys.stderr)
+                return EXIT_BAD_INPUT
             return _serve(settings)
         if args.command == "reindex":
             return _reindex(settings)

@@ -99,3 +99,8 @@ def test_reindex_command_runs_once_and_reports(
     with reindex_lock(settings.data_dir, Store(connect(settings.store_url))):
         assert main(["reindex"]) == 3
     assert "another reindex is running" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_bad_port_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "invalid serve option" in capsys.readouterr().err
