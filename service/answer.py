@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.flags import Flag
 
@@ -36,6 +36,31 @@ Match = Literal["exact", "near_copy", "story", "new"]
 
 class Evidence(BaseModel):
     """Why an article went where it did."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "match": "near_copy",
+                    "matched_id": "wire-2026-06-04-0001",
+                    "matched_group": 17,
+                    "containment": 0.971,
+                    "cosine": None,
+                    "decayed_cosine": None,
+                    "threshold": 0.5,
+                },
+                {
+                    "match": "story",
+                    "matched_id": None,
+                    "matched_group": 12,
+                    "containment": None,
+                    "cosine": 0.74,
+                    "decayed_cosine": 0.7253,
+                    "threshold": 0.6,
+                },
+            ]
+        }
+    )
 
     match: Match = Field(
         description="exact: the same text as the matched copy; near_copy: its shingles lie in "

@@ -242,9 +242,27 @@ def test_operations_endpoints(client: TestClient) -> None:
     assert "newsdedup_copies_ingested 2.0" in metrics
     assert "newsdedup_texts_embedded 1.0" in metrics
     docs = client.get("/openapi.json").json()
-    assert {"/v1/articles", "/v1/cluster", "/v1/stories", "/v1/stories/{story_id}"} <= set(
-        docs["paths"]
+    assert {
+        "/v1/articles",
+        "/v1/cluster",
+        "/v1/match",
+        "/v1/stories",
+        "/v1/stories/{story_id}",
+    } <= set(docs["paths"])
+    schemas = docs["components"]["schemas"]
+    story = schemas["StoryOut"]["properties"]
+    for name in ("title", "sources", "first_reporter", "timeline", "keywords"):
+        assert name in story and name in schemas["StorySummary"]["properties"]
+    for name in ("title", "timeline", "keywords"):
+        assert story[name].get("examples"), name
+    for name in ("Evidence", "SourcesOut", "ReporterOut"):
+        assert schemas[name].get("examples"), name
+    assert "evidence" in schemas["ArticleAnswer"]["properties"]
+    assert "canonical_reason" in schemas["GroupOut"]["properties"]
+    sorts = next(
+        p for p in docs["paths"]["/v1/stories"]["get"]["parameters"] if p["name"] == "sort"
     )
+    assert sorts["schema"]["enum"] == ["size", "recent", "rising"]
     assert client.get("/docs").status_code == 200
 
 

@@ -83,11 +83,38 @@ class SourceCount(BaseModel):
 
 
 class SourcesOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "count": 2,
+                    "items": [
+                        {"source": "wire.example", "articles": 3},
+                        {"source": "north-post.example", "articles": 1},
+                    ],
+                }
+            ]
+        }
+    )
+
     count: int = Field(description="distinct sources (an article without one counts as none)")
     items: list[SourceCount] = Field(description="articles per source, most first")
 
 
 class ReporterOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "wire-2026-06-04-0001",
+                    "source": "wire.example",
+                    "title": "Riverton's Halvard Bridge to close for cable repairs",
+                    "published_at": "2026-06-04T08:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: str
     source: str | None
     title: str | None
