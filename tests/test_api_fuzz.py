@@ -47,3 +47,8 @@ def test_generated_requests_find_no_server_error(tmp_path: Path) -> None:
     generated = re.search(r"(\d+) generated", run.stdout)
     assert generated is not None and int(generated.group(1)) >= 100, run.stdout[-2000:]
     assert "No issues found" in run.stdout
+    # every operation was exercised, the match, the stories sort and the browser's included
+    selected = re.search(r"Selected: (\d+)/(\d+)", run.stdout)
+    tested = re.search(r"Tested: (\d+)", run.stdout)
+    assert selected is not None and tested is not None, run.stdout[-2000:]
+    assert int(tested.group(1)) == int(selected.group(2)) >= 18
