@@ -25,11 +25,75 @@ import numpy as np
 from index.copy_graph import UnionFind
 
 
+def components(n: int, pairs: np.ndarray) -> np.ndarray:
+    """The smallest item of each item's connected component under ``pairs`` (an (m, 2)
+    array): min-label propagation with pointer jumping, in numpy."""
+    root = np.arange(n, dtype=np.int64)
+    if len(pairs) == 0:
+        return root
+    a, b = pairs[:, 0], pairs[:, 1]
+    while True:
+        before = root.copy()
+        low = np.minimum(root[a], root[b])
+        np.minimum.at(root, a, low)
+        np.minimum.at(root, b, low)
+        root = root[root]
+        while True:
+            jumped = root[root]
+            if np.array_equal(jumped, root):
+                break
+            root = jumped
+        if np.array_equal(root, before):
+            return root
+
+
+def dense(root: np.ndarray) -> np.ndarray:
+    """Labels 0..k-1 from each item's cluster root (its smallest item), numbered by each
+    cluster's first item."""
+    return np.unique(root, return_inverse=True)[1].astype(np.int64)
+
+
 def average_link(
-    vectors: np.ndarray, pairs: Sequence[tuple[int, int]], threshold: float
+    vectors: np.ndarray, pairs: np.ndarray | Sequence[tuple[int, int]], threshold: float
 ) -> np.ndarray:
     """Story label per vector: merge the closest pair of neighbouring clusters while their
-    average cosine is at least ``threshold``."""
+    average cosine is at least ``threshold``.
+
+    Merges never cross a connected component of the candidate graph, so each component is
+    agglomerated alone: a lone vector stays, two decide on their cosine, and only larger
+    components run the heap (``_agglomerate``); the partition is the one a single heap
+    over every pair gives."""
+    n = len(vectors)
+    edges = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    root = components(n, edges)
+    sizes = np.bincount(root, minlength=n)
+    out = np.arange(n, dtype=np.int64)
+    if len(edges):
+        owner = root[edges[:, 0]]
+        order = np.argsort(owner, kind="stable")
+        edges, owner = edges[order], owner[order]
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        ends = np.r_[starts[1:], len(owner)]
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            mine = edges[start:end]
+            if sizes[owner[start]] == 2:
+                a, b = int(mine[0, 0]), int(mine[0, 1])
+                cosine = float(vectors[a].astype(np.float64) @ vectors[b].astype(np.float64))
+                if cosine >= threshold:
+                    out[max(a, b)] = min(a, b)
+                continue
+            members = np.unique(mine)
+            local = np.searchsorted(members, mine)
+            roots = _agglomerate(vectors[members], local.tolist(), threshold)
+            out[members] = members[roots]
+    return dense(out)
+
+
+def _agglomerate(
+    vectors: np.ndarray, pairs: Sequence[Sequence[int]], threshold: float
+) -> np.ndarray:
+    """The heap: the smallest item of each cluster, per vector."""
     n = len(vectors)
     sums = {i: vectors[i].astype(np.float64) for i in range(n)}
     sizes = dict.fromkeys(range(n), 1)
@@ -65,7 +129,7 @@ def average_link(
         for other in merged:
             neighbours[other].add(keep)
             heapq.heappush(heap, (-score(keep, other), min(keep, other), max(keep, other)))
-    return uf.labels()
+    return np.array([uf.find(i) for i in range(n)], dtype=np.int64)
 
 
 @dataclass(frozen=True)

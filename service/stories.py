@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -22,6 +22,8 @@ from index.vector_index import VectorIndex
 from service.config import StoryRules
 
 SECONDS_PER_DAY = 86_400.0
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 def days_apart(when: datetime | None, span: tuple[datetime, datetime] | None) -> float:
@@ -165,32 +167,74 @@ def story_partition(
     each row's strongest link to another row of its story (None when alone).
 
     Neighbours inside the time window whose decayed cosine reaches the threshold propose
-    pairs; average-link agglomeration decides, stopping at the same threshold."""
+    pairs; average-link agglomeration decides, stopping at the same threshold. The pairs
+    are found and filtered in numpy, a search batch at a time."""
     n = len(matrix)
-    pairs: dict[tuple[int, int], tuple[float, float]] = {}
+    if n == 0:
+        return np.zeros(0, np.int64), []
+    pairs, scores, cosines = candidate_pairs(index, matrix, spans, rules)
+    labels = average_link(matrix, pairs, rules.threshold)
+    return labels, _best_links(labels, pairs, scores, cosines, n)
+
+
+def _micros(when: datetime) -> int:
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return (aware - EPOCH) // MICROSECOND
+
+
+def candidate_pairs(
+    index: VectorIndex, matrix: np.ndarray, spans: Sequence[Span | None], rules: StoryRules
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair (low, high) of rows proposed by a neighbour search, inside the time window
+    at a decayed cosine of at least the threshold, sorted, with its best (decayed cosine,
+    cosine) over both directions: ``days_apart`` and ``decayed`` computed in numpy."""
+    n = len(matrix)
+    known = np.array([s is not None for s in spans], dtype=bool)
+    first = np.array([_micros(s[0]) if s else 0 for s in spans], dtype=np.int64)
+    last = np.array([_micros(s[1]) if s else 0 for s in spans], dtype=np.int64)
     k = min(rules.neighbours + 1, max(n, 1))
+    found_pairs, found_scores, found_cosines = [], [], []
     for start in range(0, n, 4096):
         sims, found = index.search(matrix[start : start + 4096], k)
-        for row, (cosines, others) in enumerate(zip(sims.tolist(), found.tolist(), strict=True)):
-            a = start + row
-            for cosine, b in zip(cosines, others, strict=True):
-                if b < 0 or b == a:
-                    continue
-                first = spans[a]
-                days = days_apart(first[0], spans[b]) if first else 0.0
-                score = decayed(cosine, days, rules.half_life_days)
-                if days <= rules.window_days and score >= rules.threshold:
-                    pair = (min(a, b), max(a, b))
-                    pairs[pair] = max(pairs.get(pair, (0.0, 0.0)), (score, cosine))
-    labels = average_link(matrix, sorted(pairs), rules.threshold) if n else np.zeros(0, np.int64)
+        a = np.repeat(np.arange(start, start + len(found), dtype=np.int64), found.shape[1])
+        b = found.reshape(-1).astype(np.int64)
+        cosine = sims.reshape(-1).astype(np.float64)
+        keep = (b >= 0) & (b != a)
+        a, b, cosine = a[keep], b[keep], cosine[keep]
+        when = first[a]
+        gap = np.maximum(np.maximum(first[b] - when, when - last[b]), 0)
+        days = np.where(known[a] & known[b], gap / 1e6 / SECONDS_PER_DAY, 0.0)
+        score = cosine * np.power(0.5, days / rules.half_life_days)
+        ok = (days <= rules.window_days) & (score >= rules.threshold)
+        found_pairs.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)[ok])
+        found_scores.append(score[ok])
+        found_cosines.append(cosine[ok])
+    pairs = np.concatenate(found_pairs) if found_pairs else np.zeros((0, 2), np.int64)
+    scores = np.concatenate(found_scores) if found_scores else np.zeros(0)
+    cosines = np.concatenate(found_cosines) if found_cosines else np.zeros(0)
+    # per pair, the largest (score, cosine), pairs in ascending order
+    order = np.lexsort((-cosines, -scores, pairs[:, 1], pairs[:, 0]))
+    pairs, scores, cosines = pairs[order], scores[order], cosines[order]
+    first_of = np.r_[True, np.any(pairs[1:] != pairs[:-1], axis=1)] if len(pairs) else []
+    return pairs[first_of], scores[first_of], cosines[first_of]
+
+
+def _best_links(
+    labels: np.ndarray, pairs: np.ndarray, scores: np.ndarray, cosines: np.ndarray, n: int
+) -> list[Link | None]:
+    """Each row's strongest pair inside its story (rounded to 4 places; a tie goes to the
+    first pair in order, the lower row's direction first)."""
     best: list[Link | None] = [None] * n
-    for (a, b), (score, cosine) in sorted(pairs.items()):
-        if labels[a] == labels[b]:
-            for x, y in ((a, b), (b, a)):
-                held = best[x]
-                if held is None or round(score, 4) > held.decayed:
-                    best[x] = Link(y, round(score, 4), round(cosine, 4))
-    return labels, best
+    inside = labels[pairs[:, 0]] == labels[pairs[:, 1]] if len(pairs) else np.zeros(0, bool)
+    for (a, b), score, cosine in zip(
+        pairs[inside].tolist(), scores[inside].tolist(), cosines[inside].tolist(), strict=True
+    ):
+        rounded = round(score, 4)
+        for x, y in ((a, b), (b, a)):
+            held = best[x]
+            if held is None or rounded > held.decayed:
+                best[x] = Link(y, rounded, round(cosine, 4))
+    return best
 
 
 def label_all(labels: dict[int, int], everyone: Sequence[int]) -> dict[int, int]:

@@ -1,0 +1,121 @@
+"""The vectorised story step against the algorithm it replaced (kept here as the reference:
+a Python loop over every neighbour, one heap over every pair), on planted windows."""
+
+from __future__ import annotations
+
+import heapq
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from index.copy_graph import UnionFind
+from index.recluster import components
+from index.vector_index import build_index, plan_for
+from service.config import StoryRules
+from service.stories import Link, days_apart, decayed, story_partition
+
+
+def _reference(
+    matrix: np.ndarray, spans: list[tuple[datetime, datetime] | None], rules: StoryRules
+) -> tuple[list[int], list[Link | None]]:
+    n = len(matrix)
+    index = build_index(np.arange(n, dtype=np.int64), matrix, plan_for(n, 10**9), matrix.shape[1])
+    pairs: dict[tuple[int, int], tuple[float, float]] = {}
+    sims, found = index.search(matrix, min(rules.neighbours + 1, n))
+    for a, (cosines, others) in enumerate(zip(sims.tolist(), found.tolist(), strict=True)):
+        for cosine, b in zip(cosines, others, strict=True):
+            if b < 0 or b == a:
+                continue
+            first = spans[a]
+            days = days_apart(first[0], spans[b]) if first else 0.0
+            score = decayed(cosine, days, rules.half_life_days)
+            if days <= rules.window_days and score >= rules.threshold:
+                pair = (min(a, b), max(a, b))
+                pairs[pair] = max(pairs.get(pair, (0.0, 0.0)), (score, cosine))
+    # one heap over every pair
+    sums = {i: matrix[i].astype(np.float64) for i in range(n)}
+    sizes = dict.fromkeys(range(n), 1)
+    near: dict[int, set[int]] = {i: set() for i in range(n)}
+    for a, b in pairs:
+        near[a].add(b)
+        near[b].add(a)
+
+    def score_of(a: int, b: int) -> float:
+        return float(sums[a] @ sums[b]) / (sizes[a] * sizes[b])
+
+    heap = [(-score_of(a, b), a, b) for a in range(n) for b in near[a] if a < b]
+    heapq.heapify(heap)
+    alive, uf = set(range(n)), UnionFind(n)
+    while heap:
+        negative, a, b = heapq.heappop(heap)
+        if -negative < rules.threshold:
+            break
+        if a not in alive or b not in alive or abs(score_of(a, b) + negative) > 1e-9:
+            continue
+        keep, gone = (a, b) if sizes[a] >= sizes[b] else (b, a)
+        uf.union(keep, gone)
+        sums[keep] = sums[keep] + sums.pop(gone)
+        sizes[keep] += sizes.pop(gone)
+        alive.discard(gone)
+        around = near.pop(gone)
+        for other in around - {keep}:
+            near[other].discard(gone)
+        merged = (near[keep] | around) - {keep, gone}
+        near[keep] = merged
+        for other in merged:
+            near[other].add(keep)
+            heapq.heappush(heap, (-score_of(keep, other), min(keep, other), max(keep, other)))
+    labels = uf.labels()
+    best: list[Link | None] = [None] * n
+    for (a, b), (score, cosine) in sorted(pairs.items()):
+        if labels[a] == labels[b]:
+            for x, y in ((a, b), (b, a)):
+                held = best[x]
+                if held is None or round(score, 4) > held.decayed:
+                    best[x] = Link(y, round(score, 4), round(cosine, 4))
+    return labels.tolist(), best
+
+
+def _window(seed: int, n: int) -> tuple[np.ndarray, list[tuple[datetime, datetime] | None]]:
+    """Stories around topics (so stories touch and bridges exist), groups around stories,
+    spans over three weeks, a tenth undated."""
+    rng = np.random.default_rng(seed)
+    topics = rng.normal(size=(max(n // 60, 1), 48))
+    stories = topics[rng.integers(0, len(topics), n // 4)] + 0.9 * rng.normal(size=(n // 4, 48))
+    v = stories[rng.integers(0, len(stories), n)] + 0.55 * rng.normal(size=(n, 48))
+    v = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    spans: list[tuple[datetime, datetime] | None] = []
+    for _ in range(n):
+        if rng.random() < 0.1:
+            spans.append(None)
+            continue
+        first = start + timedelta(minutes=int(rng.integers(0, 21 * 24 * 60)))
+        spans.append((first, first + timedelta(minutes=int(rng.integers(0, 3 * 24 * 60)))))
+    return v, spans
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_vectorised_story_step_gives_the_reference_partition(seed: int) -> None:
+    matrix, spans = _window(seed, 1500)
+    rules = StoryRules(threshold=0.6, neighbours=20, window_days=7.0, half_life_days=14.0)
+    expected, expected_best = _reference(matrix, spans, rules)
+    index = build_index(
+        np.arange(len(matrix), dtype=np.int64), matrix, plan_for(len(matrix), 10**9), 48
+    )
+    labels, best = story_partition(index, matrix, spans, rules)
+    assert labels.tolist() == expected
+    assert best == expected_best
+    sizes = np.bincount(labels)
+    # the window is not trivial: stories of one, two and many groups, some links decayed
+    assert (sizes == 1).any() and (sizes == 2).any() and sizes.max() >= 5
+    assert any(b is not None and b.decayed < b.cosine for b in best)
+
+
+def test_components_are_the_connected_parts() -> None:
+    pairs = np.array([[0, 3], [3, 5], [1, 2], [6, 7], [7, 8], [8, 6]])
+    assert components(10, pairs).tolist() == [0, 1, 1, 0, 4, 0, 6, 6, 6, 9]
+    assert components(3, np.zeros((0, 2), np.int64)).tolist() == [0, 1, 2]
+    chain = np.array([[i, i + 1] for i in range(98, -1, -1)])
+    assert set(components(100, chain).tolist()) == {0}
