@@ -1,10 +1,13 @@
 """Reindex time and peak memory on synthetic stores with stored vectors (no re-embedding),
 the index type chosen for each size, and recall@10 of that index against exact search.
 
-    python scripts/reindex_bench.py --articles 100000 1000000
+    python scripts/reindex_bench.py --articles 100000 1000000 [--json]
 
 Each size is seeded (scripts/service_seed.py) and reindexed in its own process, so the
-peak resident memory reported is that run's alone.
+peak resident memory reported is that run's alone. With ``--json`` the last line is one
+JSON object: ``wall_s``, ``peak_rss_mib``, ``recall_at_10`` and ``steps`` (seconds per
+step) of the run, with ``articles``, ``groups`` and ``index``; for several sizes, an
+object with ``runs``, one such object per size.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def child(data: Path) -> None:
     print(json.dumps({"report": report.to_json(), "seconds": seconds, "peak_mib": peak}))
 
 
-def measure(articles: int) -> None:
+def measure(articles: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         started = time.perf_counter()
@@ -84,8 +87,18 @@ def measure(articles: int) -> None:
         f"{articles:>9} articles, {report['groups']:>8} groups: reindex {result['seconds']:7.1f} s, "
         f"peak {result['peak_mib']:7.0f} MiB, index {report['index']}, "
         f"recall@10 of the index vs exact {recall:.3f}, re-embedded {report['reembedded']}  "
-        f"(steps {report['steps']}; seeding took {seeded:.0f} s)"
+        f"(steps {report['steps']}; seeding took {seeded:.0f} s)",
+        flush=True,
     )
+    return {
+        "articles": articles,
+        "groups": report["groups"],
+        "index": report["index"],
+        "wall_s": round(result["seconds"], 2),
+        "peak_rss_mib": round(result["peak_mib"], 1),
+        "recall_at_10": round(recall, 4),
+        "steps": report["steps"],
+    }
 
 
 def main() -> None:
@@ -93,13 +106,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--articles", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--json", action="store_true", help="end with one JSON object")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
         return
-    for articles in args.articles:
-        measure(articles)
+    runs = [measure(articles) for articles in args.articles]
+    if args.json:
+        print(json.dumps(runs[0] if len(runs) == 1 else {"runs": runs}))
 
 
 if __name__ == "__main__":
