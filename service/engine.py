@@ -43,7 +43,6 @@ from service.pipeline import (
     lead_key,
     story_why,
 )
-from service.queries import KeywordBackground, Reader
 from service.settings import PREPARATION_VERSION, Settings
 from service.sketch import Fingerprint, Sketch
 from service.store import ArticleRow, MemberRow, Store, array_bytes, array_of, utc, vector_bytes
@@ -141,7 +140,6 @@ class Engine:
         self.settings = settings
         self.config = settings.pipeline
         self.store = store
-        self.reader = Reader(store, self.config.canonical, KeywordBackground(store))
         self.embedder = embedder
         self.stats = Stats()
         self._counts = StoreCounts(store)

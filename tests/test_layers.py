@@ -12,16 +12,20 @@ ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = [
     "answer",
     "article",
+    "canonical",
     "config",
     "copies",
     "embedding",
     "flags",
     "furniture",
+    "keywords",
     "pipeline",
     "prepare",
     "sketch",
     "stories",
     "text",
+    "timeline",
+    "voices",
 ]
 ABOVE_THE_DOMAIN = (
     "service.api",
@@ -82,3 +86,9 @@ def test_the_store_does_not_reach_up() -> None:
     for path in (ROOT / "service" / "store").glob("*.py"):
         up = ("service.api", "service.cli", "service.engine", "service.reindex", "service.pipeline")
         assert not [m for m in imports(path) if _under(m, up)], path.name
+
+
+@pytest.mark.parametrize("name", ["engine", "reindex", "embedder", "onnx_embedder"])
+def test_the_engine_and_the_jobs_do_not_reach_the_http_layer(name: str) -> None:
+    found = imports(ROOT / "service" / f"{name}.py")
+    assert not [m for m in found if _under(m, ("service.api", "service.queries", "fastapi"))]

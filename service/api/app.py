@@ -20,7 +20,7 @@ from service.article import ArticleError
 from service.embedder import Embedder, load_embedder
 from service.engine import Engine, NotFound, Recovering
 from service.metrics import Metrics
-from service.queries import Missing
+from service.queries import KeywordBackground, Missing, Reader
 from service.settings import Settings
 from service.store import Store, StoreUnavailable, connect
 from service.store.lock import StoreBusy, serve_lock, settle_interrupted_runs
@@ -52,6 +52,9 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
             with serve_lock(store, settings.data_dir):
                 settle_interrupted_runs(settings.data_dir, store)
                 app.state.engine = Engine(settings, store, embedder or load_embedder(settings))
+                app.state.reader = Reader(
+                    store, settings.pipeline.canonical, KeywordBackground(store)
+                )
                 watcher = asyncio.create_task(
                     _watch_versions(app.state.engine, settings.reload_poll_seconds)
                 )
@@ -61,7 +64,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
                 finally:
                     watcher.cancel()
                     app.state.engine.snapshot()
-                    app.state.engine = None
+                    app.state.engine = app.state.reader = None
         except StoreBusy as exc:
             log.error(str(exc))
             raise
@@ -80,7 +83,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     add_docs(app)
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.state.engine = None
+    app.state.engine = app.state.reader = None
     for router in (articles.router, groups.router, reindex.router, ops.router, browser.router):
         app.include_router(router)
     if settings.cors_origins:

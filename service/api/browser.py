@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from service import queries
 from service.answer import FlagOut, MatchOut
 from service.api.body import parse_one, read_body
-from service.api.deps import EngineDep
+from service.api.deps import EngineDep, ReaderDep
 from service.article import check_id
 from service.engine import Engine, NotFound
 from service.prepare import prepare
@@ -89,11 +89,11 @@ def _missing(request: Request, what: str) -> HTMLResponse:
 @router.get("/", summary="The stories of the window, as a page")
 async def stories_page(
     request: Request,
-    engine: EngineDep,
+    reader: ReaderDep,
     sort: Annotated[queries.Sort, Query()] = "size",
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
-    found = await run_in_threadpool(queries.recent_stories, engine.reader, None, 20, offset, sort)
+    found = await run_in_threadpool(queries.recent_stories, reader, None, 20, offset, sort)
     return _page(
         request, "stories.html", stories=found.stories, next_offset=found.next_offset, sort=sort
     )
@@ -101,10 +101,10 @@ async def stories_page(
 
 @router.get("/stories/{story_id}", summary="One story, as a page")
 async def story_page(
-    request: Request, engine: EngineDep, story_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+    request: Request, reader: ReaderDep, story_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
 ) -> HTMLResponse:
     try:
-        story = await run_in_threadpool(queries.story, engine.reader, story_id)
+        story = await run_in_threadpool(queries.story, reader, story_id)
     except queries.Missing:
         return _missing(request, f"story {story_id}")
     return _page(request, "story.html", story=story)
@@ -137,9 +137,9 @@ async def match_form(request: Request) -> HTMLResponse:
     return _page(request, "match.html", result=None)
 
 
-def _titles(engine: Engine, result: MatchOut) -> dict[int, str | None]:
+def _titles(reader: queries.Reader, result: MatchOut) -> dict[int, str | None]:
     wanted = {s.story for s in result.stories}
-    return {s: queries.story(engine.reader, s).title for s in wanted}
+    return {s: queries.story(reader, s).title for s in wanted}
 
 
 @router.post(
@@ -159,7 +159,7 @@ def _titles(engine: Engine, result: MatchOut) -> dict[int, str | None]:
         }
     },
 )
-async def match_page(request: Request, engine: EngineDep) -> HTMLResponse:
+async def match_page(request: Request, engine: EngineDep, reader: ReaderDep) -> HTMLResponse:
     raw = await read_body(request, FORM_LIMIT)
     try:
         form = parse_qs(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
@@ -183,7 +183,7 @@ async def match_page(request: Request, engine: EngineDep) -> HTMLResponse:
             form_text=text,
         )
     result = await run_in_threadpool(engine.match, article)
-    titles = await run_in_threadpool(_titles, engine, result)
+    titles = await run_in_threadpool(_titles, reader, result)
     return _page(
         request,
         "match.html",

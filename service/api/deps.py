@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 
 from service.api.body import problem
 from service.engine import Engine
+from service.queries import Reader
 
 
 def engine_of(request: Request) -> Engine:
@@ -34,3 +35,14 @@ def require_key(request: Request, x_api_key: Annotated[str | None, Header()] = N
 
 
 EngineDep = Annotated[Engine, Depends(engine_of)]
+
+
+def reader_of(request: Request) -> Reader:
+    """The read views' context, made with the engine at start."""
+    reader: Reader | None = getattr(request.app.state, "reader", None)
+    if reader is None:
+        raise problem(503, "the service is still starting")
+    return reader
+
+
+ReaderDep = Annotated[Reader, Depends(reader_of)]

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from service import queries
 from service.api.articles import ERRORS
-from service.api.deps import EngineDep
+from service.api.deps import ReaderDep
 from service.api.schemas import GroupOut, StoriesOut, StoryOut
 from service.article import parse_datetime
 
@@ -19,18 +19,18 @@ StoryId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a story id")]
 
 
 @router.get("/duplicates/{group_id}", response_model=GroupOut, responses=ERRORS)
-async def duplicate_group(group_id: GroupId, engine: EngineDep) -> GroupOut:
-    return await run_in_threadpool(queries.duplicate_group, engine.reader, group_id)
+async def duplicate_group(group_id: GroupId, reader: ReaderDep) -> GroupOut:
+    return await run_in_threadpool(queries.duplicate_group, reader, group_id)
 
 
 @router.get("/stories/{story_id}", response_model=StoryOut, responses=ERRORS)
-async def story(story_id: StoryId, engine: EngineDep) -> StoryOut:
-    return await run_in_threadpool(queries.story, engine.reader, story_id)
+async def story(story_id: StoryId, reader: ReaderDep) -> StoryOut:
+    return await run_in_threadpool(queries.story, reader, story_id)
 
 
 @router.get("/stories", response_model=StoriesOut, responses=ERRORS)
 async def stories(
-    engine: EngineDep,
+    reader: ReaderDep,
     since: Annotated[
         str | None,
         Query(description="stories with articles ingested since (ISO 8601; no zone: UTC)"),
@@ -47,4 +47,4 @@ async def stories(
     ] = "size",
 ) -> StoriesOut:
     when = parse_datetime(since, "since") if since is not None else None
-    return await run_in_threadpool(queries.recent_stories, engine.reader, when, limit, offset, sort)
+    return await run_in_threadpool(queries.recent_stories, reader, when, limit, offset, sort)
