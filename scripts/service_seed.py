@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert
 
+from service.pipeline import lead_key
 from service.settings import PREPARATION_VERSION, Settings
 from service.sketch import MinHasher, Sketch
 from service.store import ArticleRow, GroupRow, StoryRow, connect
@@ -62,18 +63,17 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
             group += 1
             vector = centre + rng.normal(scale=0.5, size=DIM).astype(np.float32)
             vector /= np.linalg.norm(vector)
-            groups.append(
-                {
-                    "id": group,
-                    "story_id": story,
-                    "created_at": when,
-                    "first_published": when,
-                    "last_published": when,
-                    "vector": vector.astype(np.float32).tobytes(),
-                    "vector_version": settings.vector_version,
-                    "merged_into": None,
-                }
-            )
+            record: dict[str, object] = {
+                "id": group,
+                "story_id": story,
+                "created_at": when,
+                "first_published": when,
+                "last_published": when,
+                "vector": vector.astype(np.float32).tobytes(),
+                "vector_version": settings.vector_version,
+                "merged_into": None,
+            }
+            groups.append(record)
             text = rng.integers(0, 2**32, size=300, dtype=np.uint64).astype(np.uint32)
             for copy in range(int(rng.integers(1, 4))):
                 member += 1
@@ -81,6 +81,16 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                 shingles = np.unique(kept)
                 sketch = Sketch.single(shingles, len(kept))
                 sketch.keys[0] = int(member if copy else group * 7919)
+                if not copy:
+                    # what the vector is made from, as the reindex computes it (the group's
+                    # one voice is this full text): the stored vector stays current
+                    record["vector_key"] = lead_key(
+                        f"Seeded story {story}",
+                        sketch,
+                        sketch.kept(np.zeros(1, dtype=bool)),
+                        settings.lead_words,
+                        settings.vector_version,
+                    )
                 rows.append(
                     {
                         "id": f"seed-{member}",
