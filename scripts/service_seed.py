@@ -109,6 +109,7 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                         "minhash": minhasher(shingles).tobytes(),
                         "sketch": sketch.to_bytes(),
                         "furniture": np.zeros(1, dtype=np.bool_).tobytes(),
+                        "painted": np.zeros(1, dtype=np.bool_).tobytes(),
                         "prepared_with": PREPARATION_VERSION,
                         "site": f"outlet-{member % 50}.example",
                         "lead": f"Seeded story {story}",
