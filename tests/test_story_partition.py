@@ -1,16 +1,14 @@
 """The vectorised story step against the algorithm it replaced (kept here as the reference:
-a Python loop over every neighbour, one heap over every pair), on planted windows."""
+a Python loop over every neighbour, then one heap over every pair), on planted windows."""
 
 from __future__ import annotations
 
-import heapq
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
-from index.copy_graph import UnionFind
-from index.recluster import components
+from index.recluster import _agglomerate, components, dense
 from index.vector_index import build_index, plan_for
 from service.config import StoryRules
 from service.stories import Link, days_apart, decayed, story_partition
@@ -33,40 +31,8 @@ def _reference(
             if days <= rules.window_days and score >= rules.threshold:
                 pair = (min(a, b), max(a, b))
                 pairs[pair] = max(pairs.get(pair, (0.0, 0.0)), (score, cosine))
-    # one heap over every pair
-    sums = {i: matrix[i].astype(np.float64) for i in range(n)}
-    sizes = dict.fromkeys(range(n), 1)
-    near: dict[int, set[int]] = {i: set() for i in range(n)}
-    for a, b in pairs:
-        near[a].add(b)
-        near[b].add(a)
-
-    def score_of(a: int, b: int) -> float:
-        return float(sums[a] @ sums[b]) / (sizes[a] * sizes[b])
-
-    heap = [(-score_of(a, b), a, b) for a in range(n) for b in near[a] if a < b]
-    heapq.heapify(heap)
-    alive, uf = set(range(n)), UnionFind(n)
-    while heap:
-        negative, a, b = heapq.heappop(heap)
-        if -negative < rules.threshold:
-            break
-        if a not in alive or b not in alive or abs(score_of(a, b) + negative) > 1e-9:
-            continue
-        keep, gone = (a, b) if sizes[a] >= sizes[b] else (b, a)
-        uf.union(keep, gone)
-        sums[keep] = sums[keep] + sums.pop(gone)
-        sizes[keep] += sizes.pop(gone)
-        alive.discard(gone)
-        around = near.pop(gone)
-        for other in around - {keep}:
-            near[other].discard(gone)
-        merged = (near[keep] | around) - {keep, gone}
-        near[keep] = merged
-        for other in merged:
-            near[other].add(keep)
-            heapq.heappush(heap, (-score_of(keep, other), min(keep, other), max(keep, other)))
-    labels = uf.labels()
+    # one heap over every pair (the old average_link: the heap alone, no components)
+    labels = dense(_agglomerate(matrix, sorted(pairs), rules.threshold))
     best: list[Link | None] = [None] * n
     for (a, b), (score, cosine) in sorted(pairs.items()):
         if labels[a] == labels[b]:
