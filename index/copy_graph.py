@@ -16,7 +16,7 @@ ends keep it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,22 +43,44 @@ def band_keys(minhashes: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys ^ salts[None, :]
 
 
-def band_buckets(
+def candidate_pairs(
     minhashes: np.ndarray, bands: int, rows: int, max_bucket: int, rank: np.ndarray
-) -> Iterator[np.ndarray]:
-    """Items colliding on a band (the LSH candidates), bucket by bucket. A bucket larger
-    than ``max_bucket`` yields the ``max_bucket`` items of lowest ``rank`` (a key that does
-    not depend on arrival order)."""
+) -> np.ndarray:
+    """The LSH candidates: pairs (a < b) of items colliding on a band, in the order the
+    buckets first meet them (band by band, buckets in key order, pairs in order inside a
+    bucket), each once. A bucket larger than ``max_bucket`` keeps the ``max_bucket`` items
+    of lowest ``rank`` (a key that does not depend on arrival order). In numpy, a step per
+    bucket size, not per bucket."""
+    n = len(minhashes)
     keys = band_keys(minhashes, bands, rows)
+    found: list[np.ndarray] = []
     for band in range(bands):
         column = keys[:, band]
         order = np.argsort(column, kind="stable")
-        edges = np.flatnonzero(np.diff(column[order])) + 1
-        for bucket in np.split(order, edges):
-            if len(bucket) > 1:
-                if len(bucket) > max_bucket:
-                    bucket = bucket[np.argsort(rank[bucket], kind="stable")[:max_bucket]]
-                yield np.sort(bucket)
+        ordered = column[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        lengths = np.diff(np.r_[starts, n])
+        parts: list[tuple[np.ndarray, np.ndarray]] = []  # (bucket number, pairs) per pair
+        for size in np.unique(lengths[lengths > 1]).tolist():
+            chosen = np.flatnonzero(lengths == size)
+            members = order[starts[chosen][:, None] + np.arange(size)[None, :]]
+            if size > max_bucket:
+                members = np.stack(
+                    [m[np.argsort(rank[m], kind="stable")[:max_bucket]] for m in members]
+                )
+            members = np.sort(members, axis=1)
+            first, second = np.triu_indices(members.shape[1], 1)
+            pairs = np.stack([members[:, first], members[:, second]], axis=2).reshape(-1, 2)
+            parts.append((np.repeat(chosen, len(first)), pairs))
+        if parts:
+            bucket = np.concatenate([b for b, _ in parts])
+            pairs = np.concatenate([p for _, p in parts])
+            found.append(pairs[np.argsort(bucket, kind="stable")])
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    every = np.concatenate(found).astype(np.int64)
+    _, first_seen = np.unique(every[:, 0] * n + every[:, 1], return_index=True)
+    return every[np.sort(first_seen)]
 
 
 class UnionFind:
@@ -162,18 +184,10 @@ def copy_links(
 ) -> dict[tuple[int, int], float]:
     """LSH candidates confirmed by ``link`` (a < b), with the containment of each."""
     links: dict[tuple[int, int], float] = {}
-    checked: set[tuple[int, int]] = set()
-    for bucket in band_buckets(minhashes, bands, rows, max_bucket, rank):
-        items = bucket.tolist()
-        for x in range(len(items)):
-            for y in range(x + 1, len(items)):
-                pair = (items[x], items[y])
-                if pair in checked:
-                    continue
-                checked.add(pair)
-                ok, score = link(*pair)
-                if ok:
-                    links[pair] = score
+    for a, b in candidate_pairs(minhashes, bands, rows, max_bucket, rank).tolist():
+        ok, score = link(a, b)
+        if ok:
+            links[(a, b)] = score
     return links
 
 
