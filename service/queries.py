@@ -113,6 +113,9 @@ def _central(store: Store, groups: Sequence[GroupOut]) -> GroupOut:
     largest group when none has a vector)."""
     stored = store.group_vectors([g.id for g in groups])
     held = [(g, vector_of(stored[g.id][0] or b"")) for g in groups if stored.get(g.id, (None,))[0]]
+    if held:  # vectors of one model only (a model change leaves others until the reindex)
+        size = Counter(len(v) for _, v in held).most_common(1)[0][0]
+        held = [(g, v) for g, v in held if len(v) == size]
     if not held:
         return max(groups, key=lambda g: (g.size, -g.id))
     matrix = np.stack([v for _, v in held])
