@@ -84,7 +84,10 @@ class ArticleAnswer(BaseModel):
 
     id: str
     duplicate_group: int
-    canonical_id: str = Field(description="the group's earliest published member")
+    canonical_id: str = Field(
+        description="the group's canonical member under NEWSDEDUP_CANONICAL (by default the "
+        "earliest published)"
+    )
     story: int
     is_duplicate: bool = Field(description="it is a copy of the group's canonical text")
     similarity: float | None = Field(
