@@ -108,10 +108,27 @@ def _groups(reader: Reader, articles: Sequence[StoryArticle]) -> list[GroupOut]:
     return out
 
 
-def _central(store: Store, groups: Sequence[GroupOut]) -> GroupOut:
+@dataclass(frozen=True)
+class _Stored:
+    """What the story fields read of the store for a page of stories, read once: each
+    group's vector and each canonical copy's lead."""
+
+    vectors: dict[int, tuple[bytes | None, str | None]]
+    leads: dict[str, str]
+
+    @classmethod
+    def read(cls, store: Store, groups: Sequence[GroupOut]) -> _Stored:
+        return cls(
+            store.group_vectors([g.id for g in groups]),
+            store.group_leads([g.canonical_id for g in groups]),
+        )
+
+
+def _central(
+    stored: dict[int, tuple[bytes | None, str | None]], groups: Sequence[GroupOut]
+) -> GroupOut:
     """The group whose vector is closest to the mean of the story's group vectors (the
     largest group when none has a vector)."""
-    stored = store.group_vectors([g.id for g in groups])
     held = [(g, vector_of(stored[g.id][0] or b"")) for g in groups if stored.get(g.id, (None,))[0]]
     if held:  # vectors of one model only (a model change leaves others until the reindex)
         size = Counter(len(v) for _, v in held).most_common(1)[0][0]
@@ -124,9 +141,13 @@ def _central(store: Store, groups: Sequence[GroupOut]) -> GroupOut:
 
 
 def _fields(
-    reader: Reader, story: int, articles: Sequence[StoryArticle], groups: Sequence[GroupOut]
+    reader: Reader,
+    story: int,
+    articles: Sequence[StoryArticle],
+    groups: Sequence[GroupOut],
+    stored: _Stored,
 ) -> StoryFields:
-    central = _central(reader.store, groups)
+    central = _central(stored.vectors, groups)
     titles = {a.id: a.title for a in articles}
     per_source = Counter(a.source or a.candidate.origin.site for a in articles)
     per_source.pop(None, None)
@@ -134,10 +155,13 @@ def _fields(
         articles,
         key=lambda a: (a.candidate.published_at is None, a.when, a.ingested_at, a.id),
     )
-    leads = reader.store.group_leads([g.canonical_id for g in groups])
+    leads = [stored.leads[g.canonical_id] for g in groups if g.canonical_id in stored.leads]
     background, words = reader.background.get()
+    times = [a.candidate.published_at for a in articles if a.candidate.published_at]
     return StoryFields(
         title=titles.get(central.canonical_id),
+        first_seen=min(times) if times else None,
+        last_seen=max(times) if times else None,
         sources=SourcesOut(
             count=len(per_source),
             items=[
@@ -152,7 +176,7 @@ def _fields(
             published_at=first.candidate.published_at,
         ),
         timeline=timeline([a.when for a in articles]),
-        keywords=keywords(story, "\n".join(leads.values()), background, words),
+        keywords=keywords(story, "\n".join(leads), background, words),
     )
 
 
@@ -193,15 +217,13 @@ def story(reader: Reader, story_id: int) -> StoryOut:
     groups = _groups(reader, articles)
     if not groups:
         raise Missing(f"no story {story_id}")
-    times = [a.candidate.published_at for a in articles if a.candidate.published_at]
+    stored = _Stored.read(reader.store, groups)
     return StoryOut(
         id=row.id,
         size=len(articles),
-        first_seen=min(times) if times else None,
-        last_seen=max(times) if times else None,
         groups=groups,
         merged_from=story_id if row.id != story_id else None,
-        **_fields(reader, row.id, articles, groups).model_dump(),
+        **_fields(reader, row.id, articles, groups, stored).model_dump(),
     )
 
 
@@ -216,20 +238,17 @@ def recent_stories(
     per_story: dict[int, list[StoryArticle]] = {}
     for a in everything:
         per_story.setdefault(a.story, []).append(a)
+    groups = {s: _groups(reader, articles) for s, articles in per_story.items()}
+    stored = _Stored.read(reader.store, [g for found in groups.values() for g in found])
     out = []
     for story_id, size in page:
         articles = per_story.get(story_id, [])
         if not articles:
             continue
-        times = [a.candidate.published_at for a in articles if a.candidate.published_at]
+        fields = _fields(reader, story_id, articles, groups[story_id], stored)
         out.append(
             StorySummary(
-                id=story_id,
-                articles=size,
-                headline=articles[0].title,
-                first_seen=min(times) if times else None,
-                last_seen=max(times) if times else None,
-                **_fields(reader, story_id, articles, _groups(reader, articles)).model_dump(),
+                id=story_id, articles=size, headline=articles[0].title, **fields.model_dump()
             )
         )
     return StoriesOut(stories=out, next_offset=offset + limit if len(sizes) > limit else None)

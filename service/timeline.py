@@ -24,9 +24,11 @@ class Rising:
     hours: float = 6.0
     baseline_hours: float = 48.0
 
-    def score(self, recent: int, earlier: int) -> float:
-        expected = earlier * self.hours / self.baseline_hours
-        return recent / (1.0 + expected)
+    @property
+    def per_earlier(self) -> float:
+        """What one earlier article adds to the count expected now: the score is
+        ``recent / (1 + earlier * per_earlier)``."""
+        return self.hours / self.baseline_hours
 
 
 MAX_BUCKETS = 400

@@ -128,6 +128,8 @@ class StoryFields(BaseModel):
         description="the canonical headline of the story's most central duplicate group",
         examples=["Riverton's Halvard Bridge to close for cable repairs"],
     )
+    first_seen: datetime | None = Field(description="the earliest publication time")
+    last_seen: datetime | None = Field(description="the latest publication time")
     sources: SourcesOut
     first_reporter: ReporterOut | None = Field(
         description="the earliest published article (else the first ingested)"
@@ -147,8 +149,6 @@ class StoryFields(BaseModel):
 class StoryOut(StoryFields):
     id: int
     size: int
-    first_seen: datetime | None
-    last_seen: datetime | None
     groups: list[GroupOut]
     merged_from: int | None = None
 
@@ -157,8 +157,6 @@ class StorySummary(StoryFields):
     id: int
     articles: int
     headline: str | None = Field(description="the title of the story's first article")
-    first_seen: datetime | None
-    last_seen: datetime | None
 
 
 class StoriesOut(BaseModel):

@@ -222,7 +222,7 @@ class Store:
                 before = start - timedelta(hours=rule.baseline_hours)
                 recent = func.sum(case((when > start, 1), else_=0))
                 earlier = func.sum(case((and_(when > before, when <= start), 1), else_=0))
-                score = cast(recent, Float) / (1.0 + earlier * (rule.hours / rule.baseline_hours))
+                score = cast(recent, Float) / (1.0 + earlier * rule.per_earlier)
                 order = [score.desc(), recent.desc()]
             query = select(GroupRow.story_id, count).join(
                 ArticleRow, ArticleRow.group_id == GroupRow.id
