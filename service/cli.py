@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from service.article import Article, ArticleError, parse_article
 from service.embedder import ModelError, load_embedder
-from service.feed import FeedError, read_feed, write_jsonl
+from service.feed import Feed, FeedError, stream_feed, write_jsonl
 from service.flags import Flag
 from service.pipeline import cluster_corpus
 from service.prepare import prepare
@@ -25,12 +25,13 @@ EXIT_BAD_INPUT = 2
 EXIT_BUSY = 3
 
 
-def _progress(items: Iterable[Any], label: str, total: int) -> Iterable[Any]:
+def _progress(items: Iterable[Any], label: str, total: int | None) -> Iterable[Any]:
     """A progress bar on a terminal; nothing in logs or pipes."""
     if not sys.stderr.isatty():
         return items
     from tqdm import tqdm
 
+    tqdm.monitor_interval = 0  # no monitor thread: the page pool forks only a one-thread process
     return tqdm(items, desc=label, total=total, leave=False)
 
 
@@ -85,14 +86,15 @@ def _cluster_page(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cluster_feed(args: argparse.Namespace, settings: Settings) -> int:
+    embedder = load_embedder(settings)
+    feed = Feed()
     try:
         with _open_in(args.input) as stream:
-            feed = read_feed(stream, settings.limits, strict=args.strict)
+            articles = stream_feed(stream, settings.limits, feed, strict=args.strict)
+            run = cluster_corpus(articles, settings.pipeline, embedder, progress=_progress)
     except FeedError as exc:
         print(f"error: {args.input}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    embedder = load_embedder(settings)
-    run = cluster_corpus(feed.articles, settings.pipeline, embedder, progress=_progress)
     with _open_out(args.output) as out:
         write_jsonl((answer.to_json() for answer in run.answers), out)
     report = sys.stderr if args.output in (None, "-") else sys.stdout

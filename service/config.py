@@ -78,6 +78,16 @@ class StoryRules:
 
 
 @dataclass(frozen=True)
+class PoolRules:
+    """When and how wide to prepare on processes: ``workers`` processes (1: never), once
+    more than ``serial_max`` articles came, in chunks of ``chunk`` articles."""
+
+    workers: int = 1
+    serial_max: int = 200
+    chunk: int = 64
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """Everything the pipeline needs, step by step."""
 
@@ -88,6 +98,7 @@ class PipelineConfig:
     canonical: CanonicalRules = field(default_factory=CanonicalRules)
     lead_words: int = 120
     embed_batch: int = 256
+    preparing: PoolRules = field(default_factory=PoolRules)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ One rule decides whether two pages are copies of one text, for the batch compone
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -296,23 +297,46 @@ def quoted_blocks(
     return mask
 
 
-def quotations(
-    sketches: list[Sketch],
-    found: list[dict[int, np.ndarray]],
-    furniture: list[np.ndarray],
-    test: CopyTest,
-) -> list[np.ndarray]:
-    """``quoted_blocks`` for every page of a corpus, each quoted page taken outside its own
-    quotations and furniture."""
-    raw = [
-        np.logical_or.reduce(list(f.values())) if f else np.zeros(len(s), dtype=bool)
-        for s, f in zip(sketches, found, strict=True)
-    ]
-    rest = [s.shingle_set(s.kept(m) & ~r) for s, r, m in zip(sketches, raw, furniture, strict=True)]
-    return [
-        quoted_blocks(sketch, mask, candidates, {o: rest[o] for o in candidates}, test, r)
-        for sketch, mask, candidates, r in zip(sketches, furniture, found, raw, strict=True)
-    ]
+class Quotations:
+    """``quoted_blocks`` for every page of a corpus under furniture masks, each quoted page
+    taken outside its own quotations and furniture. A page's answer is kept while its mask
+    and its quoted pages' masks stay: the furniture rounds change few pages."""
+
+    def __init__(
+        self, sketches: Sequence[Sketch], found: Sequence[dict[int, np.ndarray]], test: CopyTest
+    ) -> None:
+        self._sketches, self._found, self._test = sketches, found, test
+        self._raw = [
+            np.logical_or.reduce(list(f.values())) if f else np.zeros(len(s), dtype=bool)
+            for s, f in zip(sketches, found, strict=True)
+        ]
+        self._memo: dict[int, tuple[tuple[bytes, ...], np.ndarray]] = {}
+
+    def __call__(self, furniture: Sequence[np.ndarray]) -> list[np.ndarray]:
+        masks = [m.tobytes() for m in furniture]
+        texts: dict[int, np.ndarray] = {}
+
+        def text(o: int) -> np.ndarray:
+            if o not in texts:
+                sketch = self._sketches[o]
+                texts[o] = sketch.shingle_set(sketch.kept(furniture[o]) & ~self._raw[o])
+            return texts[o]
+
+        out = []
+        for p, (sketch, candidates) in enumerate(zip(self._sketches, self._found, strict=True)):
+            if not candidates:
+                out.append(np.zeros(len(sketch), dtype=bool))
+                continue
+            key = (masks[p], *(masks[o] for o in candidates))
+            hit = self._memo.get(p)
+            if hit is None or hit[0] != key:
+                others = {o: text(o) for o in candidates}
+                quoted = quoted_blocks(
+                    sketch, furniture[p], candidates, others, self._test, self._raw[p]
+                )
+                hit = self._memo[p] = (key, quoted)
+            out.append(hit[1])
+        return out
 
 
 class CopyRelation:

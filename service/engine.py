@@ -28,18 +28,17 @@ from service.canonical import Candidate
 from service.copies import CopyView, headline_of
 from service.embedding import Embedder
 from service.furniture import site_key, site_of
+from service.items import Item, item_of
 from service.pipeline import (
     Assigned,
     Assignment,
     CorpusRun,
     IdSource,
-    Item,
     Stream,
     clean_text,
     cluster_corpus,
     copy_why,
     flags_of,
-    item_of,
     lead_key,
     story_why,
 )
@@ -403,7 +402,8 @@ class Engine:
             "lead": page.lead(self.config.lead_words, kept),
             "clean_text": clean_text(page, kept),
             "flags": [
-                FlagOut.of(f).model_dump(mode="json") for f in flags_of(page, d.furniture, d.counts)
+                FlagOut.of(f).model_dump(mode="json")
+                for f in flags_of(page, item.sketch.keys, d.furniture, d.counts)
             ],
             "raw": article.html if article.html is not None else article.text or "",
             "raw_kind": "html" if article.html is not None else "text",
@@ -492,7 +492,7 @@ class Engine:
                     self.store.ids_of([copy.member]).get(copy.member), copy.group
                 ),
             )
-        flags = flags_of(item.page, decision.furniture, decision.counts)
+        flags = flags_of(item.page, item.sketch.keys, decision.furniture, decision.counts)
         return MatchOut(
             duplicate_of=duplicate,
             stories=list(stories.values()),

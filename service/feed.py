@@ -70,9 +70,11 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
             yield number, stripped
 
 
-def read_feed(stream: BinaryIO, limits: InputLimits, *, strict: bool = False) -> Feed:
-    """Parse a JSONL stream of articles."""
-    feed = Feed()
+def stream_feed(
+    stream: BinaryIO, limits: InputLimits, into: Feed, *, strict: bool = False
+) -> Iterator[Article]:
+    """The good articles of a JSONL stream as they are read; bad lines and repeats are
+    noted in ``into`` (whose ``articles`` stay empty: the caller holds what it needs)."""
     first: dict[str, int] = {}
     for number, raw in _lines(stream):
         try:
@@ -80,13 +82,19 @@ def read_feed(stream: BinaryIO, limits: InputLimits, *, strict: bool = False) ->
         except FeedError as exc:
             if strict:
                 raise
-            feed.bad.append(exc.bad)
+            into.bad.append(exc.bad)
             continue
         if article.id in first:
-            feed.repeated.append((article.id, first[article.id], number))
+            into.repeated.append((article.id, first[article.id], number))
             continue
         first[article.id] = number
-        feed.articles.append(article)
+        yield article
+
+
+def read_feed(stream: BinaryIO, limits: InputLimits, *, strict: bool = False) -> Feed:
+    """Parse a JSONL stream of articles."""
+    feed = Feed()
+    feed.articles.extend(stream_feed(stream, limits, feed, strict=strict))
     return feed
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.text import Block, find_words, words_of
+from service.text import Block, Line, find_words, words_of
 
 REPEATED_CAPTION = "repeated_caption"
 CAPTION = "caption"
@@ -151,18 +151,21 @@ def page_flags(
 
 
 def boilerplate_flags(
-    blocks: Sequence[Block],
+    blocks: Sequence[Line],
+    keys: Sequence[int] | np.ndarray,
     furniture: Sequence[bool] | np.ndarray,
     counts: Sequence[int] | np.ndarray,
 ) -> list[Flag]:
-    """Furniture blocks as flags (``pages``: the distinct groups that made each furniture);
-    blocks an in-page flag already covers are not flagged again."""
-    by_key: dict[str, list[Block]] = {}
-    seen: dict[str, int] = {}
+    """Furniture blocks as flags (``pages``: the distinct groups that made each furniture),
+    blocks with the same key (``key_hash`` of their words) one flag; blocks an in-page flag
+    already covers are not flagged again."""
+    by_key: dict[int, list[Line]] = {}
+    seen: dict[int, int] = {}
     for block in blocks:
         if furniture[block.index]:
-            by_key.setdefault(block.key, []).append(block)
-            seen[block.key] = max(seen.get(block.key, 0), int(counts[block.index]))
+            key = int(keys[block.index])
+            by_key.setdefault(key, []).append(block)
+            seen[key] = max(seen.get(key, 0), int(counts[block.index]))
     return [
         Flag(
             BOILERPLATE,

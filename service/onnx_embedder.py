@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from service.embedder import ModelError, SentenceTransformerEmbedder, model_path
+from service.machine import cores
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +86,6 @@ def _trace(module: Any, sample: Any, plain: Path) -> None:
         opset_version=17,
         dynamo=False,
     )
-
-
-def _cores() -> int:
-    """The cores this process may run on (all of them where the OS cannot say)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -208,7 +202,7 @@ class OnnxEmbedder:
         self._session = onnxruntime.InferenceSession(
             str(target), options, providers=["CPUExecutionProvider"]
         )
-        self._threads = _cores()
+        self._threads = cores()
         self._encode = encode
         self._batch_size = batch_size
         self.name = model

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -37,17 +37,15 @@ from index.copy_graph import copy_components
 from index.vector_index import FaissIndex, VectorIndex, build_index, plan_for
 from service.answer import ArticleAnswer, Evidence, FlagOut, Match
 from service.article import Article
-from service.canonical import Candidate, Origin, origin_of
+from service.canonical import Candidate
 from service.config import CopyRules, PipelineConfig, StoryRules
 from service.copies import (
     CopyIndex,
     CopyMatch,
     CopyRelation,
     CopyView,
-    Headline,
     Headlines,
-    headline_of,
-    quotations,
+    Quotations,
     quoted_blocks,
 )
 from service.embedding import Embedder
@@ -58,48 +56,15 @@ from service.furniture import (
     decide,
     infer_sites,
     learn,
-    site_key,
-    site_of,
     site_repeats,
 )
-from service.prepare import Page, prepare
-from service.sketch import Fingerprint, MinHasher, Sketch, fingerprint, shared, sketch_of
+from service.items import Item, items_of
+from service.prepare import Page
+from service.sketch import Fingerprint, MinHasher, Sketch, fingerprint, shared
 from service.stories import Link, StoryIndex, label_all, story_partition
 from service.voices import combine, group_key, voices
 
 # -- items ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Item:
-    """One article on its way through: its sketch, and its prepared page when the text is
-    at hand (the reindex works from stored sketches and prepares a page only when needed)."""
-
-    id: str
-    site: int | None
-    published_at: datetime | None
-    title: str | None
-    sketch: Sketch
-    headline: Headline
-    page: Page | None = None
-    origin: Origin = field(default_factory=Origin)
-
-
-def item_of(article: Article, config: PipelineConfig) -> Item:
-    """Prepare an article: its page (blocks and in-page flags) and sketch."""
-    page = prepare(article, config.page)
-    sketch = sketch_of(page.blocks, page.dropped, config.copies.shingle_words)
-    site = site_of(article.source, article.url)
-    return Item(
-        article.id,
-        site_key(site),
-        article.published_at,
-        page.title,
-        sketch,
-        headline_of(page.title, sketch, config.copies.shingle_words),
-        page,
-        origin_of(site, [b.text for b in page.blocks]),
-    )
 
 
 def lead_key(title: str | None, sketch: Sketch, kept: np.ndarray, words: int, version: str) -> str:
@@ -113,10 +78,11 @@ def lead_key(title: str | None, sketch: Sketch, kept: np.ndarray, words: int, ve
     return digest.hexdigest()
 
 
-def flags_of(page: Page, furniture: np.ndarray, counts: np.ndarray) -> list[Flag]:
+def flags_of(page: Page, keys: np.ndarray, furniture: np.ndarray, counts: np.ndarray) -> list[Flag]:
     """The page's own flags and its furniture (blocks its own flags do not cover), in page
-    order. A furniture block with no count is a list entry quoting another page."""
-    extra = boilerplate_flags(page.blocks, furniture, counts)
+    order; ``keys`` are its sketch's block keys. A furniture block with no count is a list
+    entry quoting another page."""
+    extra = boilerplate_flags(page.blocks, keys, furniture, counts)
     return sorted([*page.flags, *extra], key=lambda f: f.spans[0])
 
 
@@ -320,10 +286,10 @@ def cluster_items(
         headlines.add(i, it.headline, it.sketch.shingle_set(it.sketch.kept()))
     found = [headlines.candidates(it.sketch, it.headline, i) for i, it in enumerate(items)]
     relation = CopyRelation(config.copies)
-    test, links = relation.test, _Links(relation)
+    quoting, links = Quotations(sketches, found, relation.test), _Links(relation)
 
     def quotes(furniture: list[np.ndarray]) -> list[np.ndarray]:
-        return quotations(sketches, found, furniture, test)
+        return quoting(furniture)
 
     def labels_of(masks: Sequence[np.ndarray]) -> tuple[list[Fingerprint], np.ndarray]:
         fps = [prints(i, m) for i, m in enumerate(masks)]
@@ -447,19 +413,21 @@ def _numbering(labels: Iterable[int]) -> dict[int, int]:
     return out
 
 
-Progress = Callable[[Iterable[Article], str, int], Iterable[Article]]
+Progress = Callable[[Iterable[Article], str, int | None], Iterable[Article]]
 
 
 def cluster_corpus(
-    articles: Sequence[Article],
+    articles: Iterable[Article],
     config: PipelineConfig,
     embedder: Embedder,
     progress: Progress | None = None,
 ) -> CorpusRun:
     """``newsdedup cluster`` and ``POST /v1/cluster``: both levels and all flags for every
-    article; group and story ids are numbered from 1 in order of first appearance."""
-    shown = progress(articles, "preparing", len(articles)) if progress else articles
-    items = [item_of(a, config) for a in shown]
+    article; group and story ids are numbered from 1 in order of first appearance. The
+    articles are read as they are prepared (a stream is not held whole)."""
+    total = len(articles) if isinstance(articles, Sized) else None
+    shown = progress(articles, "preparing", total) if progress else articles
+    items = list(items_of(shown, config))
     embedding = Embedding(embedder, config.lead_words, config.embed_batch)
     result = cluster_items(items, config, embedding)
     group_ids = _numbering(p.group for p in result.placements)
@@ -467,11 +435,12 @@ def cluster_corpus(
     kept: list[np.ndarray] = []
     pages: list[Page] = []
     answers = []
+    ids = [it.id for it in items]
     for item, p in zip(items, result.placements, strict=True):
         assert item.page is not None
         pages.append(item.page)
         kept.append(item.sketch.kept(p.decision.furniture))
-        flags = flags_of(item.page, p.decision.furniture, p.decision.counts)
+        flags = flags_of(item.page, item.sketch.keys, p.decision.furniture, p.decision.counts)
         answers.append(
             ArticleAnswer(
                 id=item.id,
@@ -481,7 +450,7 @@ def cluster_corpus(
                 is_duplicate=p.is_duplicate,
                 similarity=p.similarity,
                 flags=[FlagOut.of(f) for f in flags],
-                evidence=batch_evidence(p.why, [it.id for it in items], group_ids),
+                evidence=batch_evidence(p.why, ids, group_ids),
             )
         )
     return CorpusRun(pages, kept, answers, embedding.embedded)

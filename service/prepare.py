@@ -16,22 +16,24 @@ from lxml.etree import ParserError
 from service.article import Article
 from service.config import PageRules
 from service.flags import Flag, page_flags
-from service.text import Block, split_blocks, words_of
+from service.text import Block, Line, split_blocks, words_of
 
 
 @dataclass(frozen=True)
 class Page:
-    """A prepared article: its blocks, what was flagged and what is left to compare."""
+    """A prepared article: its lines, what was flagged and what is left to compare. Its
+    words live in its sketch, hashed (``prepared``); ``title_lines`` are the lines that
+    repeat the title word for word, which the lead skips."""
 
-    article: Article
     text: str
     title: str | None
-    blocks: tuple[Block, ...]
+    blocks: tuple[Line, ...]
     flags: tuple[Flag, ...] = ()
     dropped: frozenset[int] = field(default_factory=frozenset)
+    title_lines: frozenset[int] = field(default_factory=frozenset)
 
     @property
-    def kept(self) -> list[Block]:
+    def kept(self) -> list[Line]:
         return [b for b in self.blocks if b.index not in self.dropped]
 
     @property
@@ -39,16 +41,12 @@ class Page:
         """The page without its flagged blocks, one block a line."""
         return "\n".join(b.text for b in self.kept)
 
-    @property
-    def clean_words(self) -> list[str]:
-        return [w for b in self.kept for w in b.words]
-
     def lead(self, words: int, kept_mask: np.ndarray | None = None) -> str:
         """Title and the first ``words`` words of the clean text (the page's own flags, or
         the blocks ``kept_mask`` keeps): what the model reads."""
         kept = self.kept if kept_mask is None else [b for b in self.blocks if kept_mask[b.index]]
         title = self.title or ""
-        if kept and title and kept[0].words == words_of(title):
+        if kept and title and kept[0].index in self.title_lines:
             kept = kept[1:]
         body: list[str] = []
         for block in kept:
@@ -81,8 +79,9 @@ def extract_html(html: str) -> tuple[str, str | None, list[str]]:
     return document.text or "", document.title, _figure_captions(html)
 
 
-def prepare(article: Article, rules: PageRules) -> Page:
-    """Blocks and in-page flags of one article (no corpus knowledge yet)."""
+def prepared(article: Article, rules: PageRules) -> tuple[Page, tuple[Block, ...]]:
+    """Lines and in-page flags of one article (no corpus knowledge yet), and its blocks
+    with their words, for its sketch: the page itself keeps no word lists."""
     captions = list(article.captions)
     title = article.title
     if article.html is not None:
@@ -99,4 +98,18 @@ def prepare(article: Article, rules: PageRules) -> Page:
         repeat_min_words=rules.repeat_min_words,
         keep_repeat_words=rules.keep_repeat_words,
     )
-    return Page(article, text, title, blocks, tuple(flags), frozenset(dropped))
+    title_words = words_of(title) if title else ()
+    page = Page(
+        text,
+        title,
+        tuple(b.line() for b in blocks),
+        tuple(flags),
+        frozenset(dropped),
+        frozenset(b.index for b in blocks if title_words and b.words == title_words),
+    )
+    return page, blocks
+
+
+def prepare(article: Article, rules: PageRules) -> Page:
+    """The prepared page of one article."""
+    return prepared(article, rules)[0]

@@ -33,16 +33,15 @@ from service.config import ReindexConfig
 from service.copies import headline_of
 from service.embedding import Embedder
 from service.furniture import site_key
+from service.items import Item, item_of
 from service.pipeline import (
     BatchResult,
     Embedding,
-    Item,
     Voice,
     batch_evidence,
     clean_text,
     cluster_items,
     flags_of,
-    item_of,
     voices_key,
 )
 from service.sketch import Sketch
@@ -409,14 +408,15 @@ class Reindex:
         updates = {v["member"]: v for v in write.articles}
         for i in which:
             member = window[i].member
-            page = item_of(article_of(rows[member]), self.config.pipeline).page
+            fresh = item_of(article_of(rows[member]), self.config.pipeline)
+            page = fresh.page
             assert page is not None
             d = result.placements[i].decision
             kept = items[i].sketch.kept(d.furniture)
             updates[member].update(
                 flags=[
                     FlagOut.of(f).model_dump(mode="json")
-                    for f in flags_of(page, d.furniture, d.counts)
+                    for f in flags_of(page, fresh.sketch.keys, d.furniture, d.counts)
                 ],
                 clean_text=clean_text(page, kept),
                 lead=page.lead(self.config.pipeline.lead_words, kept),

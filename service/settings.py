@@ -15,9 +15,11 @@ from service.config import (
     InputLimits,
     PageRules,
     PipelineConfig,
+    PoolRules,
     ReindexConfig,
     StoryRules,
 )
+from service.machine import cores
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 # Bump when prepare changes blocks, words or shingles: the reindex prepares stored articles
@@ -42,6 +44,13 @@ class Settings(BaseSettings):
     )
     embed_batch_size: int = Field(32, ge=1, le=1024)
     lead_words: int = Field(120, ge=8, le=2000, description="Words of clean text after the title.")
+    prepare_workers: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="Processes preparing pages in a `cluster` run of more than 200 "
+        "articles; 0: one per core, 1: none beside the main process.",
+    )
 
     shingle_words: int = Field(5, ge=1, le=12)
     num_perm: int = Field(128, ge=16, le=1024)
@@ -141,6 +150,7 @@ class Settings(BaseSettings):
                 tuple(s.strip().lower().removeprefix("www.") for s in self.preferred_sources),
             ),
             lead_words=self.lead_words,
+            preparing=PoolRules(workers=self.prepare_workers or cores()),
         )
 
     @property

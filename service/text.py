@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _APOSTROPHES = "'\u2019\u2018\u201a\u201b\u02bc"
 _WORD = re.compile(rf"\w+(?:[{_APOSTROPHES}]\w+)*")
@@ -29,28 +29,47 @@ _LIST_MARKER = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Block:
-    """One line or paragraph of the page, with its words and their offsets in the page."""
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line or paragraph of the page: its place, span and text. This is what a page
+    keeps once its words are hashed into its sketch (answers and the lead need no more), so
+    a prepared page costs its text, not a string and an offset pair per word."""
 
     index: int
     start: int
     end: int
     text: str
-    words: tuple[str, ...]
-    offsets: tuple[tuple[int, int], ...]
     listed: bool = False  # the line starts with a list marker
+
+
+@dataclass(frozen=True, slots=True)
+class Block(Line):
+    """A line with its words and their offsets in the page, while the page is prepared."""
+
+    words: tuple[str, ...] = field(kw_only=True)
+    offsets: tuple[tuple[int, int], ...] = field(kw_only=True)
 
     @property
     def key(self) -> str:
         """The block's comparison key: its normalised words joined by single spaces."""
         return " ".join(self.words)
 
+    def line(self) -> Line:
+        return Line(self.index, self.start, self.end, self.text, self.listed)
+
 
 def words_with_offsets(
     text: str, base: int = 0
 ) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
     """Case-folded, NFKC-normalised words and their (start, end) offsets in ``text`` + base."""
+    if text.isascii():  # NFKC leaves ASCII as it is, and casefold is lower there
+        spans = [m.span() for m in _WORD.finditer(text)]
+        low = text.lower()
+        cut = (low[a:b] for a, b in spans)
+        return (
+            tuple(w.replace("'", "") for w in cut) if "'" in text else tuple(cut),
+            tuple((base + a, base + b) for a, b in spans),
+        )
     words: list[str] = []
     offsets: list[tuple[int, int]] = []
     for match in _WORD.finditer(text):
@@ -84,9 +103,9 @@ def split_blocks(text: str) -> list[Block]:
                         start,
                         start + len(stripped),
                         stripped,
-                        words,
-                        offsets,
-                        listed=marker is not None,
+                        marker is not None,
+                        words=words,
+                        offsets=offsets,
                     )
                 )
         position += len(line)

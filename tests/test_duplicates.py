@@ -13,7 +13,7 @@ from index.copy_graph import CopyTest
 from service.article import Article
 from service.config import PipelineConfig
 from service.copies import CopyIndex, CopyRelation, CopyView
-from service.pipeline import Item, item_of
+from service.items import Item, item_of
 from service.sketch import Fingerprint, MinHasher, fingerprint
 from tests.pages import PARAGRAPHS
 

@@ -80,9 +80,9 @@ def test_long_repeated_paragraph_keeps_one_copy(settings: Settings) -> None:
 
 def test_furniture_blocks_become_boilerplate_flags_with_their_count(settings: Settings) -> None:
     page = _page(settings, f"{PARAGRAPHS[0]}\nRead More")
-    flags = boilerplate_flags(page.blocks, [False, True], [0, 5])
+    flags = boilerplate_flags(page.blocks, [1, 2], [False, True], [0, 5])
     assert [(f.kind, f.text, f.pages) for f in flags] == [(BOILERPLATE, "Read More", 5)]
-    assert boilerplate_flags(page.blocks, [False, False], [0, 0]) == []
+    assert boilerplate_flags(page.blocks, [1, 2], [False, False], [0, 0]) == []
 
 
 lines = st.lists(

@@ -10,7 +10,7 @@ from index.copy_graph import CopyTest, copy_components
 from index.recluster import average_link, map_ids
 from service.article import Article
 from service.config import PipelineConfig
-from service.pipeline import item_of
+from service.items import item_of
 from service.sketch import MinHasher, fingerprint
 from tests.pages import PARAGRAPHS
 

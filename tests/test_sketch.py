@@ -6,7 +6,7 @@ import numpy as np
 
 from service.article import Article
 from service.config import PipelineConfig
-from service.pipeline import item_of
+from service.items import item_of
 from service.sketch import Sketch
 from tests.pages import scraped_page
 

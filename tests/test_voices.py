@@ -6,7 +6,8 @@ import numpy as np
 
 from service.article import parse_article
 from service.embedder import Embedder
-from service.pipeline import Embedding, cluster_items, item_of
+from service.items import item_of
+from service.pipeline import Embedding, cluster_items
 from service.settings import Settings
 from service.voices import combine, group_key, headline_form, same_headline, voices
 from tests.stories import ANGLES, HUB
