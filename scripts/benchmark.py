@@ -201,8 +201,8 @@ def show(ours: dict[str, Any], naive: dict[str, Any]) -> None:
     print(f"ours also assigned {ours['stories']} story clusters (the naive side does not).")
     print(
         "MiB before = process peak after generating the feed and loading the model; "
-        "MiB peak = at the end; the largest page worker peaked at "
-        f"{ours['worker_peak_mib']:.0f} MiB (ours), {naive['worker_peak_mib']:.0f} MiB (naive)."
+        "MiB peak = at the end; ours' largest page worker (forked, sharing the parent's "
+        f"pages) peaked at {ours['worker_peak_mib']:.0f} MiB."
     )
     for name, side in (("ours", ours), ("naive", naive)):
         total = side["seconds"]
