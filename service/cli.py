@@ -86,10 +86,10 @@ def _cluster_page(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cluster_feed(args: argparse.Namespace, settings: Settings) -> int:
-    embedder = load_embedder(settings)
     feed = Feed()
     try:
         with _open_in(args.input) as stream:
+            embedder = load_embedder(settings)  # once the input opened
             articles = stream_feed(stream, settings.limits, feed, strict=args.strict)
             run = cluster_corpus(articles, settings.pipeline, embedder, progress=_progress)
     except FeedError as exc:

@@ -402,8 +402,7 @@ class Engine:
             "lead": page.lead(self.config.lead_words, kept),
             "clean_text": clean_text(page, kept),
             "flags": [
-                FlagOut.of(f).model_dump(mode="json")
-                for f in flags_of(page, item.sketch.keys, d.furniture, d.counts)
+                FlagOut.of(f).model_dump(mode="json") for f in flags_of(item, d.furniture, d.counts)
             ],
             "raw": article.html if article.html is not None else article.text or "",
             "raw_kind": "html" if article.html is not None else "text",
@@ -492,7 +491,7 @@ class Engine:
                     self.store.ids_of([copy.member]).get(copy.member), copy.group
                 ),
             )
-        flags = flags_of(item.page, item.sketch.keys, decision.furniture, decision.counts)
+        flags = flags_of(item, decision.furniture, decision.counts)
         return MatchOut(
             duplicate_of=duplicate,
             stories=list(stories.values()),

@@ -78,11 +78,14 @@ def lead_key(title: str | None, sketch: Sketch, kept: np.ndarray, words: int, ve
     return digest.hexdigest()
 
 
-def flags_of(page: Page, keys: np.ndarray, furniture: np.ndarray, counts: np.ndarray) -> list[Flag]:
-    """The page's own flags and its furniture (blocks its own flags do not cover), in page
-    order; ``keys`` are its sketch's block keys. A furniture block with no count is a list
+def flags_of(item: Item, furniture: np.ndarray, counts: np.ndarray) -> list[Flag]:
+    """The page's own flags and its furniture (blocks its own flags do not cover, one flag
+    per block key of its sketch), in page order. A furniture block with no count is a list
     entry quoting another page."""
-    extra = boilerplate_flags(page.blocks, keys, furniture, counts)
+    page = item.page
+    if page is None:
+        raise ValueError(f"article '{item.id}' has no prepared page to flag")
+    extra = boilerplate_flags(page.blocks, item.sketch.keys, furniture, counts)
     return sorted([*page.flags, *extra], key=lambda f: f.spans[0])
 
 
@@ -286,10 +289,7 @@ def cluster_items(
         headlines.add(i, it.headline, it.sketch.shingle_set(it.sketch.kept()))
     found = [headlines.candidates(it.sketch, it.headline, i) for i, it in enumerate(items)]
     relation = CopyRelation(config.copies)
-    quoting, links = Quotations(sketches, found, relation.test), _Links(relation)
-
-    def quotes(furniture: list[np.ndarray]) -> list[np.ndarray]:
-        return quoting(furniture)
+    quotes, links = Quotations(sketches, found, relation.test), _Links(relation)
 
     def labels_of(masks: Sequence[np.ndarray]) -> tuple[list[Fingerprint], np.ndarray]:
         fps = [prints(i, m) for i, m in enumerate(masks)]
@@ -440,7 +440,7 @@ def cluster_corpus(
         assert item.page is not None
         pages.append(item.page)
         kept.append(item.sketch.kept(p.decision.furniture))
-        flags = flags_of(item.page, item.sketch.keys, p.decision.furniture, p.decision.counts)
+        flags = flags_of(item, p.decision.furniture, p.decision.counts)
         answers.append(
             ArticleAnswer(
                 id=item.id,

@@ -408,15 +408,15 @@ class Reindex:
         updates = {v["member"]: v for v in write.articles}
         for i in which:
             member = window[i].member
-            fresh = item_of(article_of(rows[member]), self.config.pipeline)
-            page = fresh.page
+            again = item_of(article_of(rows[member]), self.config.pipeline)
+            page = again.page
             assert page is not None
             d = result.placements[i].decision
             kept = items[i].sketch.kept(d.furniture)
             updates[member].update(
                 flags=[
                     FlagOut.of(f).model_dump(mode="json")
-                    for f in flags_of(page, fresh.sketch.keys, d.furniture, d.counts)
+                    for f in flags_of(again, d.furniture, d.counts)
                 ],
                 clean_text=clean_text(page, kept),
                 lead=page.lead(self.config.pipeline.lead_words, kept),

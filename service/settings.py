@@ -48,8 +48,8 @@ class Settings(BaseSettings):
         0,
         ge=0,
         le=256,
-        description="Processes preparing pages in a `cluster` run of more than 200 "
-        "articles; 0: one per core, 1: none beside the main process.",
+        description="Processes preparing pages in a large `cluster` run; 0: one per core, "
+        "1: none beside the main process.",
     )
 
     shingle_words: int = Field(5, ge=1, le=12)
