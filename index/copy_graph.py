@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.sorted_sets import common, in_sorted
+
 REGION_OVERLAP = 0.1  # two links share a region when their shared shingles overlap this much
 
 
@@ -122,8 +124,8 @@ class CopyTest:
         small, large = (a, b) if len(a) <= len(b) else (b, a)
         if len(small) == 0:
             return 0, 0.0, 0.0
-        common = len(np.intersect1d(small, large, assume_unique=True))
-        return common, common / len(small), common / len(large)
+        both = common(small, large)
+        return both, both / len(small), both / len(large)
 
     def linked(self, a: np.ndarray, b: np.ndarray) -> tuple[bool, float]:
         """Whether ``a`` and ``b`` are copies, and the containment that decided."""
@@ -138,7 +140,7 @@ def _regions(
 ) -> list[tuple[list[int], int]]:
     """Links of one page grouped by the stretch of the page they share: (links, shingles of
     the page the region covers), largest region first."""
-    masks = [np.isin(own, other, assume_unique=True) for other in others]
+    masks = [in_sorted(own, other) for other in others]
     regions: list[tuple[list[int], np.ndarray]] = []
     for n in sorted(range(len(masks)), key=lambda i: (-int(masks[i].sum()), ranks[i])):
         mask = masks[n]

@@ -26,6 +26,7 @@ from functools import cached_property
 import numpy as np
 
 from index.copy_graph import CopyTest, band_keys, kept_links
+from index.sorted_sets import in_sorted
 from service.config import CopyRules
 from service.sketch import Fingerprint, Sketch, block_shingles, shared
 from service.text import key_hash, words_of
@@ -56,13 +57,13 @@ def headline_of(title: str | None, sketch: Sketch, shingle_words: int) -> Headli
     key = key_hash(" ".join(words))
     shingles = block_shingles(words, shingle_words)
     body = sketch.shingle_set((sketch.keys != key) & ~sketch.listed)  # not its headline line,
-    own = bool(np.isin(shingles, body).mean() >= 0.5)  # nor its own "most read" entry
+    own = bool(in_sorted(shingles, body).mean() >= 0.5)  # nor its own "most read" entry
     return Headline(key, shingles, own)
 
 
 def _shared_share(a: np.ndarray, b: np.ndarray) -> float:
-    """Share of ``a`` found in ``b``."""
-    return float(np.isin(a, b).mean()) if len(a) else 0.0
+    """Share of ``a`` found in ``b`` (sorted)."""
+    return float(in_sorted(a, b).mean()) if len(a) else 0.0
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def _entries(
     when most of it is the quoted page's ``text``. A paragraph that merely contains
     another article's headline is no entry; with ``among``, entries are only those blocks."""
     sizes = np.diff(sketch.bounds)
-    starts = np.isin(sketch.heads, headline)
+    starts = in_sorted(sketch.heads, headline)
     entry = (starts & (hits >= needed)) | line
     if among is not None:  # entries only among these blocks
         entry &= among
@@ -170,11 +171,12 @@ def quoting(page: CopyView, other: CopyView, test: CopyTest) -> np.ndarray:
     if (
         (among is None or among.any())
         and (
-            np.isin(page.sketch.heads, line.shingles).any() or (page.sketch.keys == line.key).any()
+            in_sorted(page.sketch.heads, line.shingles).any()
+            or (page.sketch.keys == line.key).any()
         )
         and _quotable(page.headline, line)
     ):
-        found = np.isin(page.sketch.shingles, line.shingles)
+        found = in_sorted(page.sketch.shingles, line.shingles)
         hits = np.bincount(_block_of(page.sketch)[found], minlength=len(page.kept))
         entries = _entries(
             page.sketch,
@@ -255,7 +257,7 @@ class Headlines:
             line = self._lines[other]
             if other == owner or not _quotes(headline, line):
                 continue
-            inside = np.isin(sketch.shingles, line.shingles)
+            inside = in_sorted(sketch.shingles, line.shingles)
             per_block = np.bincount(blocks[inside], minlength=n)
             exact = np.zeros(n, dtype=bool)
             exact[lines.get(other, [])] = True
@@ -359,8 +361,8 @@ class CopyRelation:
             drop_a, drop_b = drop_a | listing(a.sketch), drop_b | listing(b.sketch)
         if a.site is not None and a.site == b.site:
             both = np.intersect1d(a.sketch.keys, b.sketch.keys)
-            drop_a = drop_a | a.repeated | np.isin(a.sketch.keys, both)
-            drop_b = drop_b | b.repeated | np.isin(b.sketch.keys, both)
+            drop_a = drop_a | a.repeated | in_sorted(a.sketch.keys, both)
+            drop_b = drop_b | b.repeated | in_sorted(b.sketch.keys, both)
         return self.test.linked(self._compared(a, drop_a), self._compared(b, drop_b))
 
 

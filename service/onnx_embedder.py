@@ -226,14 +226,16 @@ class OnnxEmbedder:
         vectors bit for bit), and no run pads a short text to a long one (on these CPUs
         one by one is faster than batches of 32 that pad)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        feeds = [self._encode(text) for text in texts]  # the tokenizer is not thread-safe
-        if len(feeds) <= 1 or self._threads == 1:
-            for row, feed in enumerate(feeds):
-                out[row] = self._run(feed)
+        if len(texts) <= 1 or self._threads == 1:
+            for row, text in enumerate(texts):
+                out[row] = self._run(self._encode(text))
             return out
-        with ThreadPoolExecutor(min(self._threads, len(feeds))) as pool:
-            for row, vector in enumerate(pool.map(self._run, feeds)):
-                out[row] = vector
+        with ThreadPoolExecutor(min(self._threads, len(texts))) as pool:
+            # tokenized here, one by one (the tokenizer is not thread-safe), while the
+            # texts before run: no core waits for the whole batch to be tokenized
+            runs = [pool.submit(self._run, self._encode(text)) for text in texts]
+            for row, run in enumerate(runs):
+                out[row] = run.result()
         return out
 
     def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:

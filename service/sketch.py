@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.sorted_sets import common, unique_sorted
 from service.text import Block, key_hash
 
 SCHEME = "affine32"  # datasketch's permutation scheme; signatures are only valid under it
@@ -31,7 +32,7 @@ def block_shingles(words: Sequence[str], size: int) -> np.ndarray:
         runs = [" ".join(words)]
     else:
         runs = [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
-    return np.unique(np.fromiter((zlib.crc32(r.encode()) for r in runs), np.uint32, len(runs)))
+    return unique_sorted(np.fromiter((zlib.crc32(r.encode()) for r in runs), np.uint32, len(runs)))
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Sketch:
         """The page's shingles over the kept blocks, sorted and unique (one mask over the
         shingle array: no step per block)."""
         chosen = self.shingles[np.repeat(kept, np.diff(self.bounds))]
-        return np.unique(chosen) if len(chosen) else np.zeros(0, dtype=np.uint32)
+        return unique_sorted(chosen) if len(chosen) else np.zeros(0, dtype=np.uint32)
 
     def content_hash(self, kept: np.ndarray) -> str:
         """Equal for pages whose kept blocks have the same words in the same order."""
@@ -189,6 +190,4 @@ def fingerprint(sketch: Sketch, kept: np.ndarray, minhasher: MinHasher) -> Finge
 
 def shared(a: np.ndarray, b: np.ndarray) -> int:
     """Shingles two sorted unique sets have in common."""
-    if len(a) == 0 or len(b) == 0:
-        return 0
-    return len(np.intersect1d(a, b, assume_unique=True))
+    return common(a, b)
