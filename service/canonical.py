@@ -57,7 +57,9 @@ HEAD_CHARS, TAIL_CHARS = 400, 300
 def credit_of(text: str) -> str | None:
     """The agency a text credits in its dateline, byline or sign-off (its first and last
     few lines), or None."""
-    for part in (text[:HEAD_CHARS], text[-TAIL_CHARS:]):
+    # a text no longer than its tail is searched once: its head is the same text
+    parts = (text,) if len(text) <= TAIL_CHARS else (text[:HEAD_CHARS], text[-TAIL_CHARS:])
+    for part in parts:
         found = _CREDIT.search(part)
         if found:
             return next(g for g in found.groups() if g)

@@ -31,6 +31,19 @@ _CREDIT = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+# Every branch of _CREDIT but the bracketed one needs one of these words: a line without
+# them and without a bracket is no credit, and most lines are looked at no further.
+_CREDIT_WORDS = (
+    "photo",
+    "image",
+    "picture",
+    "caption",
+    "credit",
+    "getty",
+    "shutterstock",
+    "alamy",
+    "reuters",
+)
 _CREDIT_TEXT = re.compile(r"\([^()]*\)\s*$|^[^:]{0,20}:\s*")
 
 
@@ -61,6 +74,10 @@ class Flag:
 
 def has_credit_cue(text: str) -> bool:
     """Whether a line carries a photo-credit cue such as "(Image: AP)" or "Getty Images"."""
+    if "(" not in text:
+        low = text.lower()
+        if not any(word in low for word in _CREDIT_WORDS):
+            return False
     return _CREDIT.search(text) is not None
 
 
@@ -75,7 +92,7 @@ def _matches_given(block: Block, given: Sequence[tuple[str, ...]]) -> bool:
             continue
         if block.words == words:
             return True
-        if len(words) * 10 >= len(block.words) * 6 and find_words(block.words, words) >= 0:
+        if len(words) * 10 >= len(block.words) * 6 and find_words(block.key, " ".join(words)) >= 0:
             return True
     return False
 
@@ -89,9 +106,8 @@ def _echoes(core: tuple[str, ...], others: Iterable[Block], min_words: int) -> b
     a body sentence."""
     if len(core) < min_words:
         return False
-    return any(
-        len(other.words) > len(core) and find_words(other.words, core) >= 0 for other in others
-    )
+    key = " ".join(core)
+    return any(len(other.words) > len(core) and find_words(other.key, key) >= 0 for other in others)
 
 
 def page_flags(
@@ -136,7 +152,7 @@ def page_flags(
         if len(first.words) >= repeat_min_words:
             for other in body:
                 if len(other.words) > len(first.words):
-                    at = find_words(other.words, first.words)
+                    at = find_words(other.key, first.key)
                     if at >= 0:
                         inside.append(_span_in(other, at, len(first.words)))
         if len(spans) + len(inside) < 2:

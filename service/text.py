@@ -16,6 +16,16 @@ from dataclasses import dataclass, field
 _APOSTROPHES = "'\u2019\u2018\u201a\u201b\u02bc"
 _WORD = re.compile(rf"\w+(?:[{_APOSTROPHES}]\w+)*")
 _DROP_APOSTROPHES = str.maketrans(dict.fromkeys(_APOSTROPHES, ""))
+# One character for one (offsets hold): typographic apostrophes become "'", and quotes,
+# dashes, ellipses and no-break spaces, never part of a word, become spaces. Most lines of
+# news text are ASCII then, and their words are read in one pass, not normalised one by one.
+# (U+02BC is a letter to the word pattern, so it is left to the full path.)
+_PLAIN = str.maketrans(
+    {
+        **dict.fromkeys(_APOSTROPHES.replace("\u02bc", ""), "'"),
+        **dict.fromkeys("\u201c\u201d\u201e\u2013\u2014\u2026\u00a0\u00ab\u00bb", " "),
+    }
+)
 # A list marker at the start of a line ("1.", "12)", "•", "-") is layout, not text: the same
 # entry ranked 2nd on one page and 3rd on another is the same block. So is the cue of a
 # related-link line ("Read more:", "RELATED:", "Also read -"): the line is an entry of the
@@ -44,15 +54,17 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class Block(Line):
-    """A line with its words and their offsets in the page, while the page is prepared."""
+    """A line with its words, while the page is prepared."""
 
     words: tuple[str, ...] = field(kw_only=True)
-    offsets: tuple[tuple[int, int], ...] = field(kw_only=True)
+    key: str = field(kw_only=True)  # the comparison key: the words joined by single spaces
+    skip: int = field(default=0, kw_only=True)  # characters of list marker before the words
 
     @property
-    def key(self) -> str:
-        """The block's comparison key: its normalised words joined by single spaces."""
-        return " ".join(self.words)
+    def offsets(self) -> tuple[tuple[int, int], ...]:
+        """Each word's (start, end) in the page: read again when a span is reported, which
+        few blocks need."""
+        return words_with_offsets(self.text[self.skip :], self.start + self.skip)[1]
 
     def line(self) -> Line:
         return Line(self.index, self.start, self.end, self.text, self.listed)
@@ -62,6 +74,9 @@ def words_with_offsets(
     text: str, base: int = 0
 ) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
     """Case-folded, NFKC-normalised words and their (start, end) offsets in ``text`` + base."""
+    if not text.isascii():
+        plain = text.translate(_PLAIN)
+        text = plain if plain.isascii() else text
     if text.isascii():  # NFKC leaves ASCII as it is, and casefold is lower there
         spans = [m.span() for m in _WORD.finditer(text)]
         low = text.lower()
@@ -80,8 +95,14 @@ def words_with_offsets(
 
 
 def words_of(text: str) -> tuple[str, ...]:
-    """Just the comparison words of ``text``."""
-    return words_with_offsets(text)[0]
+    """Just the comparison words of ``text`` (``words_with_offsets`` without the offsets)."""
+    if not text.isascii():
+        plain = text.translate(_PLAIN)
+        if not plain.isascii():
+            return words_with_offsets(text)[0]
+        text = plain
+    found = _WORD.findall(text.lower())
+    return tuple(w.replace("'", "") for w in found) if "'" in text else tuple(found)
 
 
 def split_blocks(text: str) -> list[Block]:
@@ -95,7 +116,7 @@ def split_blocks(text: str) -> list[Block]:
             start = position + line.index(stripped[0])
             marker = _LIST_MARKER.match(stripped)
             skip = marker.end() if marker else 0
-            words, offsets = words_with_offsets(stripped[skip:], start + skip)
+            words = words_of(stripped[skip:])
             if words:
                 blocks.append(
                     Block(
@@ -105,22 +126,22 @@ def split_blocks(text: str) -> list[Block]:
                         stripped,
                         marker is not None,
                         words=words,
-                        offsets=offsets,
+                        key=" ".join(words),
+                        skip=skip,
                     )
                 )
         position += len(line)
     return blocks
 
 
-def find_words(haystack: tuple[str, ...], needle: tuple[str, ...]) -> int:
-    """Index of the first occurrence of ``needle`` as a run of words in ``haystack``, or -1."""
+def find_words(haystack: str, needle: str) -> int:
+    """Index of the first occurrence of the words of ``needle`` as a run of words in
+    ``haystack``, or -1; both are keys (words joined by single spaces), which a page joins
+    once per block, not once per comparison."""
     if not needle or len(needle) > len(haystack):
         return -1
-    joined = " " + " ".join(haystack) + " "
-    at = joined.find(" " + " ".join(needle) + " ")
-    if at < 0:
-        return -1
-    return joined.count(" ", 0, at + 1) - 1
+    at = f" {haystack} ".find(f" {needle} ")
+    return -1 if at < 0 else haystack.count(" ", 0, at)
 
 
 def key_hash(key: str) -> int:
