@@ -19,7 +19,7 @@ from service.flags import Flag
 from service.pipeline import cluster_corpus
 from service.prepare import prepare
 from service.settings import Settings
-from service.summary import summarise
+from service.summary import Tally, summarise
 
 EXIT_BAD_INPUT = 2
 EXIT_BUSY = 3
@@ -95,10 +95,11 @@ def _cluster_feed(args: argparse.Namespace, settings: Settings) -> int:
     except FeedError as exc:
         print(f"error: {args.input}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    with _open_out(args.output) as out:
-        write_jsonl((answer.to_json() for answer in run.answers), out)
+    tally = Tally()
+    with _open_out(args.output) as out:  # each answer made, counted and written in turn
+        write_jsonl((tally.add(answer).to_json() for answer in run.answers), out)
     report = sys.stderr if args.output in (None, "-") else sys.stdout
-    print(summarise(run, feed), file=report)
+    print(summarise(run, feed, tally), file=report)
     return 0
 
 

@@ -57,7 +57,7 @@ def item_of(article: Article, config: PipelineConfig) -> Item:
         sketch,
         headline_of(page.title, sketch, config.copies.shingle_words),
         page,
-        origin_of(site, [b.text for b in page.blocks]),
+        origin_of(site, [b.text for b in blocks]),
     )
 
 

@@ -29,7 +29,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, overload
 
 import numpy as np
 
@@ -387,6 +387,52 @@ def _stories(
     return {g: int(s) for g, s in zip(keys, labels.tolist(), strict=True)}, links
 
 
+class Answers(Sequence[ArticleAnswer]):
+    """A corpus run's answers in input order, each made when it is read: a run over a day's
+    crawl holds its placements, not an answer with its flags per article (several KiB
+    each), and ``newsdedup cluster`` writes them one by one. Reading one twice makes it
+    twice (the same answer: placements do not change)."""
+
+    def __init__(self, items: Sequence[Item], result: BatchResult) -> None:
+        self._items, self._result = items, result
+        self._groups = _numbering(p.group for p in result.placements)
+        self._stories = _numbering(p.story for p in result.placements)
+        self._ids = [it.id for it in items]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, i: int) -> ArticleAnswer: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[ArticleAnswer]: ...
+
+    def __getitem__(self, i: int | slice) -> ArticleAnswer | list[ArticleAnswer]:
+        if isinstance(i, slice):
+            return [self._answer(j) for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        return self._answer(i % len(self))
+
+    def __iter__(self) -> Iterator[ArticleAnswer]:
+        return (self._answer(i) for i in range(len(self)))
+
+    def _answer(self, i: int) -> ArticleAnswer:
+        item, p = self._items[i], self._result.placements[i]
+        flags = flags_of(item, p.decision.furniture, p.decision.counts)
+        return ArticleAnswer(
+            id=item.id,
+            duplicate_group=self._groups[p.group],
+            canonical_id=self._ids[self._result.canonical[p.group]],
+            story=self._stories[p.story],
+            is_duplicate=p.is_duplicate,
+            similarity=p.similarity,
+            flags=[FlagOut.of(f) for f in flags],
+            evidence=batch_evidence(p.why, self._ids, self._groups),
+        )
+
+
 @dataclass(frozen=True)
 class CorpusRun:
     """A corpus clustered in one run: pages, the blocks each keeps to compare, and answers,
@@ -394,7 +440,7 @@ class CorpusRun:
 
     pages: list[Page]
     kept: list[np.ndarray]
-    answers: list[ArticleAnswer]
+    answers: Answers
     embedded: int
 
     def clean_text(self, i: int) -> str:
@@ -430,30 +476,14 @@ def cluster_corpus(
     items = list(items_of(shown, config))
     embedding = Embedding(embedder, config.lead_words, config.embed_batch)
     result = cluster_items(items, config, embedding)
-    group_ids = _numbering(p.group for p in result.placements)
-    story_ids = _numbering(p.story for p in result.placements)
-    kept: list[np.ndarray] = []
     pages: list[Page] = []
-    answers = []
-    ids = [it.id for it in items]
-    for item, p in zip(items, result.placements, strict=True):
+    for item in items:
         assert item.page is not None
         pages.append(item.page)
-        kept.append(item.sketch.kept(p.decision.furniture))
-        flags = flags_of(item, p.decision.furniture, p.decision.counts)
-        answers.append(
-            ArticleAnswer(
-                id=item.id,
-                duplicate_group=group_ids[p.group],
-                canonical_id=items[result.canonical[p.group]].id,
-                story=story_ids[p.story],
-                is_duplicate=p.is_duplicate,
-                similarity=p.similarity,
-                flags=[FlagOut.of(f) for f in flags],
-                evidence=batch_evidence(p.why, ids, group_ids),
-            )
-        )
-    return CorpusRun(pages, kept, answers, embedding.embedded)
+    kept = [
+        it.sketch.kept(p.decision.furniture) for it, p in zip(items, result.placements, strict=True)
+    ]
+    return CorpusRun(pages, kept, Answers(items, result), embedding.embedded)
 
 
 def batch_evidence(why: Why, ids: Sequence[str], group_ids: Mapping[int, int]) -> Evidence:

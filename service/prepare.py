@@ -7,6 +7,8 @@ text extracted from the HTML.
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import lxml.html
@@ -23,14 +25,43 @@ from service.text import Block, Line, split_blocks, words_of
 class Page:
     """A prepared article: its lines, what was flagged and what is left to compare. Its
     words live in its sketch, hashed (``prepared``); ``title_lines`` are the lines that
-    repeat the title word for word, which the lead skips."""
+    repeat the title word for word, which the lead skips.
 
-    text: str
+    A corpus run holds every page from preparing to answering, so a page keeps its text
+    deflated (UTF-8, a third of the string's size on news text, which is rarely pure
+    ASCII) and its lines as spans into it; the text and lines are made again when read
+    (the lead of a page the model reads, its flags, its clean text)."""
+
+    packed: bytes
     title: str | None
-    blocks: tuple[Line, ...]
+    spans: bytes  # int32 start and end of each line in the text, one pair after another
     flags: tuple[Flag, ...] = ()
     dropped: frozenset[int] = field(default_factory=frozenset)
     title_lines: frozenset[int] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(
+        cls,
+        text: str,
+        title: str | None,
+        lines: Sequence[Line],
+        flags: tuple[Flag, ...] = (),
+        dropped: frozenset[int] = frozenset(),
+        title_lines: frozenset[int] = frozenset(),
+    ) -> Page:
+        spans = np.array([(line.start, line.end) for line in lines], dtype=np.int32).tobytes()
+        packed = zlib.compress(text.encode("utf-8"), 1)
+        return cls(packed, title, spans, flags, dropped, title_lines)
+
+    @property
+    def text(self) -> str:
+        return zlib.decompress(self.packed).decode("utf-8")
+
+    @property
+    def blocks(self) -> list[Line]:
+        text = self.text
+        pairs = np.frombuffer(self.spans, dtype=np.int32).reshape(-1, 2).tolist()
+        return [Line(i, a, b, text[a:b]) for i, (a, b) in enumerate(pairs)]
 
     @property
     def kept(self) -> list[Line]:
@@ -99,13 +130,13 @@ def prepared(article: Article, rules: PageRules) -> tuple[Page, tuple[Block, ...
         keep_repeat_words=rules.keep_repeat_words,
     )
     title_words = words_of(title) if title else ()
-    page = Page(
+    page = Page.of(
         text,
         title,
-        tuple(b.line() for b in blocks),
-        tuple(flags),
-        frozenset(dropped),
-        frozenset(b.index for b in blocks if title_words and b.words == title_words),
+        blocks,
+        flags=tuple(flags),
+        dropped=frozenset(dropped),
+        title_lines=frozenset(b.index for b in blocks if title_words and b.words == title_words),
     )
     return page, blocks
 

@@ -66,9 +66,6 @@ class Block(Line):
         few blocks need."""
         return words_with_offsets(self.text[self.skip :], self.start + self.skip)[1]
 
-    def line(self) -> Line:
-        return Line(self.index, self.start, self.end, self.text, self.listed)
-
 
 def words_with_offsets(
     text: str, base: int = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -27,7 +28,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _in_order(batch: Batch, answers: list[ArticleAnswer]) -> dict[str, Any]:
+def _in_order(batch: Batch, answers: Sequence[ArticleAnswer]) -> dict[str, Any]:
     """One answer per item of the request (a repeated id answers as its first occurrence),
     and the repeats."""
     by_id = {a.id: a for a in answers}
