@@ -19,14 +19,14 @@ One rule decides whether two pages are copies of one text, for the batch compone
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from index.copy_graph import CopyTest, band_keys, kept_links
-from index.sorted_sets import in_sorted
+from index.sorted_sets import common, in_sorted
 from service.config import CopyRules
 from service.sketch import Fingerprint, Sketch, block_shingles, shared
 from service.text import key_hash, words_of
@@ -38,13 +38,8 @@ class Headline:
     whether it is cut from the page's own text (then it marks no quotation)."""
 
     key: int  # the headline line's block key
-    shingles: np.ndarray
+    shingles: np.ndarray  # sorted, each once
     own: bool
-
-    @cached_property
-    def terms(self) -> frozenset[int]:
-        """The shingles as a set: headlines are compared pair by pair, and small."""
-        return frozenset(self.shingles.tolist())
 
 
 NO_HEADLINE = Headline(0, np.zeros(0, dtype=np.uint32), True)
@@ -141,7 +136,7 @@ def _quotes(page: Headline, other: Headline) -> bool:
 def _quotable(page: Headline, other: Headline) -> bool:
     if other.key == 0 or other.key == page.key:
         return False
-    return len(other.terms & page.terms) < 0.5 * len(other.terms)
+    return common(other.shingles, page.shingles) < 0.5 * len(other.shingles)
 
 
 def _listed_quotes(page: CopyView, other: CopyView) -> np.ndarray:
@@ -197,18 +192,24 @@ class Headlines:
     """The headlines of a corpus (or of the pages stored so far), to find the list entries
     of a page that quote other pages ("most read", "related", "trending")."""
 
-    def __init__(self) -> None:
+    def __init__(self, text_of: Callable[[int], np.ndarray] | None = None) -> None:
+        """``text_of``: a page's shingles by owner, where they can be made again when asked
+        (a corpus run's sketches) rather than kept beside every headline."""
+        self._text_of = text_of
         self._owners: dict[int, list[int]] = {}
         self._by_key: dict[int, list[int]] = {}
         self._lines: dict[int, Headline] = {}
         self._texts: dict[int, np.ndarray] = {}
 
-    def add(self, owner: int, line: Headline, text: np.ndarray) -> None:
-        """Index the headline of page ``owner`` (its ``text``: the page's shingles)."""
+    def add(self, owner: int, line: Headline, text: np.ndarray | None = None) -> None:
+        """Index the headline of page ``owner`` (its ``text``: the page's shingles, unless
+        ``text_of`` makes them)."""
         if line.own or line.key == 0:
             return
         self._lines[owner] = line
-        self._texts[owner] = text
+        if self._text_of is None:
+            assert text is not None, "a page's shingles are kept when they cannot be made"
+            self._texts[owner] = text
         self._by_key.setdefault(line.key, []).append(owner)
         for shingle in line.shingles.tolist():
             self._owners.setdefault(shingle, []).append(owner)
@@ -232,7 +233,7 @@ class Headlines:
 
     def text(self, owner: int) -> np.ndarray:
         """The shingles a headline's page was indexed with."""
-        return self._texts[owner]
+        return self._text_of(owner) if self._text_of is not None else self._texts[owner]
 
     def candidates(
         self, sketch: Sketch, headline: Headline, owner: int | None = None
@@ -262,7 +263,7 @@ class Headlines:
             exact = np.zeros(n, dtype=bool)
             exact[lines.get(other, [])] = True
             needed = max(0.5 * len(line.shingles), 1.0)
-            found = _entries(sketch, per_block, needed, line.shingles, self._texts[other], exact)
+            found = _entries(sketch, per_block, needed, line.shingles, self.text(other), exact)
             if found.any():
                 out[other] = found
         return out

@@ -284,9 +284,9 @@ def cluster_items(
     sketches = [it.sketch for it in items]
     sites = infer_sites(sketches, [it.site for it in items], config.furniture)
     repeated = site_repeats(sketches, sites)
-    headlines = Headlines()
+    headlines = Headlines(lambda i: sketches[i].shingle_set(sketches[i].kept()))
     for i, it in enumerate(items):
-        headlines.add(i, it.headline, it.sketch.shingle_set(it.sketch.kept()))
+        headlines.add(i, it.headline)
     found = [headlines.candidates(it.sketch, it.headline, i) for i, it in enumerate(items)]
     relation = CopyRelation(config.copies)
     quotes, links = Quotations(sketches, found, relation.test), _Links(relation)
