@@ -32,7 +32,7 @@ from service.sketch import Fingerprint, Sketch, block_shingles, shared
 from service.text import key_hash, words_of
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Headline:
     """A page's headline as a list entry elsewhere would quote it: its shingles, and
     whether it is cut from the page's own text (then it marks no quotation)."""

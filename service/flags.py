@@ -47,7 +47,7 @@ _CREDIT_WORDS = (
 _CREDIT_TEXT = re.compile(r"\([^()]*\)\s*$|^[^:]{0,20}:\s*")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Flag:
     """A flagged text: its kind, occurrences in the page and their character spans."""
 

@@ -127,7 +127,7 @@ def _lookup(unique: np.ndarray, counts: np.ndarray, queries: np.ndarray) -> np.n
     return np.where(unique[at] == queries, counts[at], 0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """A page's furniture: per block whether it is, the distinct-group count that made it
     so (0 for content), and the page's lead block (first block after its site's template

@@ -29,7 +29,7 @@ from service.prepare import Page, prepared
 from service.sketch import Sketch, sketch_of
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """One article on its way through: its sketch, and its prepared page when the text is
     at hand (the reindex works from stored sketches and prepares a page only when needed)."""

@@ -188,7 +188,7 @@ def story_why(link: Link | None, rules: StoryRules) -> Why:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Placement:
     """Where one item went in a batch run (group and story labels are local to the run)."""
 

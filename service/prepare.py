@@ -21,7 +21,7 @@ from service.flags import Flag, page_flags
 from service.text import Block, Line, split_blocks, words_of
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Page:
     """A prepared article: its lines, what was flagged and what is left to compare. Its
     words live in its sketch, hashed (``prepared``); ``title_lines`` are the lines that

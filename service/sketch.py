@@ -35,7 +35,7 @@ def block_shingles(words: Sequence[str], size: int) -> np.ndarray:
     return unique_sorted(np.fromiter((zlib.crc32(r.encode()) for r in runs), np.uint32, len(runs)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sketch:
     """Block keys, sizes, in-page drops and shingles of one page."""
 
@@ -173,7 +173,7 @@ class MinHasher:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fingerprint:
     """What copy detection needs of a page's kept text."""
 
