@@ -254,6 +254,9 @@ class Headlines:
             for other in self._by_key.get(key, ()):
                 lines.setdefault(other, []).append(block)
         blocks = _block_of(sketch)
+        # the copies of a text under one headline are found by the same entries: their mask
+        # is kept once (a list quoting a wire story can name hundreds of its copies)
+        same: dict[bytes, np.ndarray] = {}
         for other in sorted(opening | set(lines)):
             line = self._lines[other]
             if other == owner or not _quotes(headline, line):
@@ -265,7 +268,7 @@ class Headlines:
             needed = max(0.5 * len(line.shingles), 1.0)
             found = _entries(sketch, per_block, needed, line.shingles, self.text(other), exact)
             if found.any():
-                out[other] = found
+                out[other] = same.setdefault(found.tobytes(), found)
         return out
 
 
