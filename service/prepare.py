@@ -28,8 +28,8 @@ class Page:
     repeat the title word for word, which the lead skips.
 
     A corpus run holds every page from preparing to answering, so a page keeps its text
-    deflated (UTF-8, a third of the string's size on news text, which is rarely pure
-    ASCII) and its lines as spans into it; the text and lines are made again when read
+    deflated (news text is rarely pure ASCII, so a string holds it at two bytes a
+    character; deflated UTF-8 is under a third of that) and its lines as spans into it; the text and lines are made again when read
     (the lead of a page the model reads, its flags, its clean text)."""
 
     packed: bytes
