@@ -29,8 +29,9 @@ class Page:
 
     A corpus run holds every page from preparing to answering, so a page keeps its text
     deflated (news text is rarely pure ASCII, so a string holds it at two bytes a
-    character; deflated UTF-8 is under a third of that) and its lines as spans into it; the text and lines are made again when read
-    (the lead of a page the model reads, its flags, its clean text)."""
+    character; deflated UTF-8 is under a third of that) and its lines as spans into it;
+    the text and lines are made again when read (the lead of a page the model reads, its
+    flags, its clean text)."""
 
     packed: bytes
     title: str | None
