@@ -110,17 +110,35 @@ def _entries(
     (``line``); and the teaser after an entry that is the headline alone: the next block,
     when most of it is the quoted page's ``text``. A paragraph that merely contains
     another article's headline is no entry; with ``among``, entries are only those blocks."""
+    entry, alone = _headline_entries(sketch, hits, needed, headline, line, among)
+    return entry | _teasers(sketch, alone, text)
+
+
+def _headline_entries(
+    sketch: Sketch,
+    hits: np.ndarray,
+    needed: float,
+    headline: np.ndarray,
+    line: np.ndarray,
+    among: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The entries of ``_entries``, and those that are the headline alone: what depends on
+    the quoted headline only, not on the quoted page's text."""
     sizes = np.diff(sketch.bounds)
     starts = in_sorted(sketch.heads, headline)
     entry = (starts & (hits >= needed)) | line
     if among is not None:  # entries only among these blocks
         entry &= among
-    alone = entry & ((hits >= 0.5 * np.maximum(sizes, 1)) | line)
-    after = np.zeros(len(entry), dtype=bool)
+    return entry, entry & ((hits >= 0.5 * np.maximum(sizes, 1)) | line)
+
+
+def _teasers(sketch: Sketch, alone: np.ndarray, text: np.ndarray) -> np.ndarray:
+    """The block after each entry that is a headline alone, when most of it is ``text``."""
+    after = np.zeros(len(alone), dtype=bool)
     for block in np.flatnonzero(alone[:-1]) + 1:
         own = sketch.shingles[sketch.bounds[block] : sketch.bounds[block + 1]]
         after[block] = len(own) > 0 and _shared_share(own, text) >= 0.5
-    return entry | after
+    return after
 
 
 def _block_of(sketch: Sketch) -> np.ndarray:
@@ -254,19 +272,33 @@ class Headlines:
             for other in self._by_key.get(key, ()):
                 lines.setdefault(other, []).append(block)
         blocks = _block_of(sketch)
-        # the copies of a text under one headline are found by the same entries: their mask
-        # is kept once (a list quoting a wire story can name hundreds of its copies)
+        # The copies of a text under one headline are found by the same entries: the entries
+        # are found once per distinct headline, and a mask kept once (a list quoting a wire
+        # story can name hundreds of its copies); only a teaser reads the quoted page's text.
+        by_line: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray] | None] = {}
         same: dict[bytes, np.ndarray] = {}
         for other in sorted(opening | set(lines)):
-            line = self._lines[other]
-            if other == owner or not _quotes(headline, line):
+            line = self._lines[other]  # indexed headlines are never the page's own (``add``)
+            if other == owner:
                 continue
-            inside = in_sorted(sketch.shingles, line.shingles)
-            per_block = np.bincount(blocks[inside], minlength=n)
-            exact = np.zeros(n, dtype=bool)
-            exact[lines.get(other, [])] = True
-            needed = max(0.5 * len(line.shingles), 1.0)
-            found = _entries(sketch, per_block, needed, line.shingles, self.text(other), exact)
+            shape = (line.key, line.shingles.tobytes())
+            if shape not in by_line:
+                by_line[shape] = None
+                if _quotes(headline, line):
+                    inside = in_sorted(sketch.shingles, line.shingles)
+                    per_block = np.bincount(blocks[inside], minlength=n)
+                    exact = np.zeros(n, dtype=bool)
+                    exact[lines.get(other, [])] = True  # the same for every headline of a key
+                    needed = max(0.5 * len(line.shingles), 1.0)
+                    by_line[shape] = _headline_entries(
+                        sketch, per_block, needed, line.shingles, exact
+                    )
+            quoted = by_line[shape]
+            if quoted is None:
+                continue
+            entry, alone = quoted
+            teaser = alone[:-1].any()
+            found = entry | _teasers(sketch, alone, self.text(other)) if teaser else entry
             if found.any():
                 out[other] = same.setdefault(found.tobytes(), found)
         return out
