@@ -15,7 +15,8 @@ is furniture on the pages quoting it. An opening line many groups share ("Advert
 Which pages are copies depends on which blocks are furniture, so a corpus converges
 (``learn``): it starts from each site's template (blocks on several pages of one site; the
 pages' copy groups are not known yet), finds the copy groups on what that leaves, counts
-every block again over those groups, and repeats until the furniture no longer changes. A
+every block again over those groups, and repeats until the furniture no longer changes
+(or comes back to an earlier state: a cycle is settled as the union of its states). A
 page whose remaining text is too short to tell apart counts for nothing. The live service
 takes the streaming form of the same rule (``decide``): distinct groups per block, overall
 and per site, and the groups each block leads, kept in the store; an arriving page counts
@@ -214,18 +215,30 @@ def learn(
 
     found = seed_round(table, rules)
     furniture = with_extra(found.furniture)
+    states, made = [furniture], [found.counts]  # each round's furniture and its counts
+    counts = found.counts
     for _ in range(rules.max_rounds):
         labels, counted = group(_split(furniture, table.bounds))
         found = count_round(table, labels, counted, rules)
-        again = with_extra(found.furniture)
+        again, counts = with_extra(found.furniture), found.counts
         if np.array_equal(again, furniture):
             break
+        back = next((k for k, old in enumerate(states) if np.array_equal(again, old)), None)
+        if back is not None:
+            # A cycle: marking a block takes the only text of pages that made it furniture,
+            # so they stop counting and it is content again. Furniture in any state of the
+            # cycle is furniture: settled now, not by the round ``max_rounds`` stops at.
+            furniture = np.logical_or.reduce(states[back:])
+            counts = np.maximum.reduce([*made[back:], counts])
+            break
         furniture = again
+        states.append(again)
+        made.append(counts)
     leads = _split(found.lead, table.bounds)
     return [
-        Decision(mask, counts, int(np.argmax(lead)) if lead.any() else -1)
-        for mask, counts, lead in zip(
-            _split(furniture, table.bounds), _split(found.counts, table.bounds), leads, strict=True
+        Decision(mask, count, int(np.argmax(lead)) if lead.any() else -1)
+        for mask, count, lead in zip(
+            _split(furniture, table.bounds), _split(counts, table.bounds), leads, strict=True
         )
     ]
 
