@@ -213,20 +213,19 @@ class BatchResult:
 
 
 class _Fingerprints:
-    """Fingerprints of items under furniture masks, each computed once per mask."""
+    """Fingerprints of items by the blocks they keep, each computed once per kept mask."""
 
     def __init__(self, items: Sequence[Item], minhasher: MinHasher) -> None:
         self._items = items
         self._minhasher = minhasher
         self._cache: dict[int, tuple[bytes, Fingerprint]] = {}
 
-    def __call__(self, i: int, furniture: np.ndarray) -> Fingerprint:
-        key = furniture.tobytes()
+    def __call__(self, i: int, kept: np.ndarray) -> Fingerprint:
+        key = kept.tobytes()
         hit = self._cache.get(i)
         if hit is not None and hit[0] == key:
             return hit[1]
-        sketch = self._items[i].sketch
-        fp = fingerprint(sketch, sketch.kept(furniture), self._minhasher)
+        fp = fingerprint(self._items[i].sketch, kept, self._minhasher)
         self._cache[i] = (key, fp)
         return fp
 
@@ -241,8 +240,8 @@ class _Links:
         self._views: Sequence[CopyView] = ()
         self._masks: list[bytes] = []
 
-    def use(self, views: Sequence[CopyView], masks: Sequence[np.ndarray]) -> None:
-        self._views, self._masks = views, [m.tobytes() for m in masks]
+    def use(self, views: Sequence[CopyView]) -> None:
+        self._views, self._masks = views, [v.kept.tobytes() for v in views]
 
     def __call__(self, a: int, b: int) -> tuple[bool, float]:
         hit = self._memo.get((a, b))
@@ -291,14 +290,25 @@ def cluster_items(
     relation = CopyRelation(config.copies)
     quotes, links = Quotations(sketches, found, relation.test), _Links(relation)
 
+    last: list[tuple[list[bytes], list[Fingerprint], np.ndarray]] = []
+
     def labels_of(masks: Sequence[np.ndarray]) -> tuple[list[Fingerprint], np.ndarray]:
-        fps = [prints(i, m) for i, m in enumerate(masks)]
+        """Fingerprints and copy labels of the pages under ``masks``; the last round's
+        again when every page keeps the same blocks (the converged round, then the final
+        decisions, whose masks differ only in blocks flagged in the page)."""
+        kept = [it.sketch.kept(m) for it, m in zip(items, masks, strict=True)]
+        key = [k.tobytes() for k in kept]
+        if last and last[0][0] == key:
+            return last[0][1], last[0][2]
+        fps = [prints(i, k) for i, k in enumerate(kept)]
         views = [
-            CopyView(it.sketch, it.sketch.kept(m), fp.shingles, site, r, it.headline)
-            for it, m, fp, r, site in zip(items, masks, fps, repeated, sites, strict=True)
+            CopyView(it.sketch, k, fp.shingles, site, r, it.headline)
+            for it, k, fp, r, site in zip(items, kept, fps, repeated, sites, strict=True)
         ]
-        links.use(views, masks)
-        return fps, copy_labels(fps, links, config)
+        links.use(views)
+        labels = copy_labels(fps, links, config)
+        last[:] = [(key, fps, labels)]
+        return fps, labels
 
     def group(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         fps, labels = labels_of(masks)
