@@ -1,13 +1,16 @@
 """Reindex time and peak memory on synthetic stores with stored vectors (no re-embedding),
 the index type chosen for each size, and recall@10 of that index against exact search.
 
-    python scripts/reindex_bench.py --articles 100000 1000000 [--json]
+    python scripts/reindex_bench.py --articles 100000 1000000 [--nights 2] [--json]
 
 Each size is seeded (scripts/service_seed.py) and reindexed in its own process, so the
-peak resident memory reported is that run's alone. With ``--json`` the last line is one
-JSON object: ``wall_s``, ``peak_rss_mib``, ``recall_at_10`` and ``steps`` (seconds per
-step) of the run, with ``articles``, ``groups`` and ``index``; for several sizes, an
-object with ``runs``, one such object per size.
+peak resident memory reported is that run's alone. The first run writes every article once
+(the evidence seeded rows lack, as the first run after an upgrade does); with ``--nights
+N`` the same store is reindexed N - 1 times more, a night with nothing new. With ``--json``
+the last line is one JSON object: ``wall_s``, ``peak_rss_mib``, ``recall_at_10`` and
+``steps`` (seconds per step) of the first run, with ``articles``, ``groups``, ``index`` and
+``next_nights`` (the same figures of each later run); for several sizes, an object with
+``runs``, one such object per size.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from service_seed import seed
@@ -61,21 +65,39 @@ def child(data: Path) -> None:
     print(json.dumps({"report": report.to_json(), "seconds": seconds, "peak_mib": peak}))
 
 
-def measure(articles: int) -> dict[str, object]:
+def reindex_once(data: Path) -> dict[str, Any]:
+    """One reindex of the store under ``data`` in its own process."""
+    run = subprocess.run(
+        [sys.executable, __file__, "--child", str(data)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return result
+
+
+def figures(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "wall_s": round(result["seconds"], 2),
+        "peak_rss_mib": round(result["peak_mib"], 1),
+        "steps": result["report"]["steps"],
+        "articles_changed": result["report"]["articles_changed"],
+    }
+
+
+def measure(articles: int, nights: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         started = time.perf_counter()
         seed(Settings(data_dir=data), articles)
         seeded = time.perf_counter() - started
-        run = subprocess.run(
-            [sys.executable, __file__, "--child", str(data)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        result = json.loads(run.stdout.strip().splitlines()[-1])
+        result = reindex_once(data)
         report = result["report"]
         print(f"{articles} articles: {json.dumps(result)}", flush=True)
+        later = [figures(reindex_once(data)) for _ in range(nights - 1)]
+        for night, seen in enumerate(later, start=2):
+            print(f"{articles} articles, night {night}: {json.dumps(seen)}", flush=True)
         settings = Settings(data_dir=data)
         from service.store import Store, connect
 
@@ -94,10 +116,9 @@ def measure(articles: int) -> dict[str, object]:
         "articles": articles,
         "groups": report["groups"],
         "index": report["index"],
-        "wall_s": round(result["seconds"], 2),
-        "peak_rss_mib": round(result["peak_mib"], 1),
+        **figures(result),
         "recall_at_10": round(recall, 4),
-        "steps": report["steps"],
+        "next_nights": later,
     }
 
 
@@ -107,12 +128,19 @@ def main() -> None:
     )
     parser.add_argument("--articles", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
+    parser.add_argument(
+        "--nights",
+        type=int,
+        default=1,
+        help="reindex the same store N times: the first writes what the seeded rows lack "
+        "(as the first run after an upgrade does), the next are a night with nothing new",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
         return
-    runs = [measure(articles) for articles in args.articles]
+    runs = [measure(articles, max(args.nights, 1)) for articles in args.articles]
     if args.json:
         print(json.dumps(runs[0] if len(runs) == 1 else {"runs": runs}))
 
