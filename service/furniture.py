@@ -213,32 +213,40 @@ def learn(
             return furniture
         return furniture | _joined(extra(_split(furniture, table.bounds)), bool)
 
-    found = seed_round(table, rules)
-    furniture = with_extra(found.furniture)
-    states, made = [furniture], [found.counts]  # each round's furniture and its counts
-    counts = found.counts
-    for _ in range(rules.max_rounds):
+    def next_round(furniture: np.ndarray) -> tuple[_Round, np.ndarray]:
         labels, counted = group(_split(furniture, table.bounds))
         found = count_round(table, labels, counted, rules)
-        again, counts = with_extra(found.furniture), found.counts
+        return found, with_extra(found.furniture)
+
+    found = seed_round(table, rules)
+    furniture = with_extra(found.furniture)
+    seen = [np.packbits(furniture)]  # each round's furniture, packed: to see one come back
+    for _ in range(rules.max_rounds):
+        found, again = next_round(furniture)
         if np.array_equal(again, furniture):
             break
-        back = next((k for k, old in enumerate(states) if np.array_equal(again, old)), None)
+        packed = np.packbits(again)
+        back = next((k for k, old in enumerate(seen) if np.array_equal(packed, old)), None)
         if back is not None:
             # A cycle: marking a block takes the only text of pages that made it furniture,
             # so they stop counting and it is content again. Furniture in any state of the
-            # cycle is furniture: settled now, not by the round ``max_rounds`` stops at.
-            furniture = np.logical_or.reduce(states[back:])
-            counts = np.maximum.reduce([*made[back:], counts])
+            # cycle is furniture, settled now rather than by the round ``max_rounds`` stops
+            # at: the cycle is walked once more for its states and counts (only then, so a
+            # corpus that converges keeps no count arrays per round).
+            furniture, counts = again.copy(), found.counts
+            for _ in range(len(seen) - back - 1):
+                found, again = next_round(again)
+                furniture |= again
+                counts = np.maximum(counts, found.counts)
+            found = _Round(furniture, counts, found.lead)
             break
+        seen.append(packed)
         furniture = again
-        states.append(again)
-        made.append(counts)
     leads = _split(found.lead, table.bounds)
     return [
         Decision(mask, count, int(np.argmax(lead)) if lead.any() else -1)
         for mask, count, lead in zip(
-            _split(furniture, table.bounds), _split(counts, table.bounds), leads, strict=True
+            _split(furniture, table.bounds), _split(found.counts, table.bounds), leads, strict=True
         )
     ]
 
