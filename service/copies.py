@@ -28,7 +28,7 @@ import numpy as np
 from index.copy_graph import CopyTest, band_keys, kept_links
 from index.sorted_sets import common, in_sorted
 from service.config import CopyRules
-from service.sketch import Fingerprint, Sketch, block_shingles, shared
+from service.sketch import Fingerprint, Sketch, block_shingles
 from service.text import key_hash, words_of
 
 
@@ -330,7 +330,7 @@ def quoted_blocks(
         if sketch.words(blocks & page) >= 0.5 * sketch.words(page):
             continue
         text = others[other]
-        if shared(rest, text) < max(test.min_shingles, 0.2 * len(text)):
+        if common(rest, text) < max(test.min_shingles, 0.2 * len(text)):
             mask |= blocks
     return mask
 

@@ -34,6 +34,7 @@ from typing import Any, NamedTuple, Protocol, overload
 import numpy as np
 
 from index.copy_graph import copy_components
+from index.sorted_sets import common
 from index.vector_index import FaissIndex, VectorIndex, build_index, plan_for
 from service.answer import ArticleAnswer, Evidence, FlagOut, Match
 from service.article import Article
@@ -60,7 +61,7 @@ from service.furniture import (
 )
 from service.items import Item, items_of
 from service.prepare import Page
-from service.sketch import Fingerprint, MinHasher, Sketch, fingerprint, shared
+from service.sketch import Fingerprint, MinHasher, Sketch, fingerprint
 from service.stories import Link, StoryIndex, label_all, story_partition
 from service.voices import combine, group_key, voices
 
@@ -297,8 +298,8 @@ def cluster_items(
         again when every page keeps the same blocks (the converged round, then the final
         decisions, whose masks differ only in blocks flagged in the page)."""
         kept = [it.sketch.kept(m) for it, m in zip(items, masks, strict=True)]
-        key = [k.tobytes() for k in kept]
-        if last and last[0][0] == key:
+        keys = [k.tobytes() for k in kept]
+        if last and last[0][0] == keys:
             return last[0][1], last[0][2]
         fps = [prints(i, k) for i, k in enumerate(kept)]
         views = [
@@ -307,7 +308,7 @@ def cluster_items(
         ]
         links.use(views)
         labels = copy_labels(fps, links, config)
-        last[:] = [(key, fps, labels)]
+        last[:] = [(keys, fps, labels)]
         return fps, labels
 
     def group(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -355,7 +356,7 @@ def cluster_items(
         else:
             a, b = fps[i].shingles, fps[rep].shingles
             small = min(len(a), len(b))
-            similarity = round(shared(a, b) / small, 4) if small else 1.0
+            similarity = round(common(a, b) / small, 4) if small else 1.0
             same = fps[i].content_hash == fps[rep].content_hash
             why = copy_why(rep, label, same, similarity, config.copies)
         placements.append(

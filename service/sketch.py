@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.sorted_sets import common, unique_sorted
+from index.sorted_sets import unique_sorted
 from service.text import Block, key_hash
 
 SCHEME = "affine32"  # datasketch's permutation scheme; signatures are only valid under it
@@ -186,8 +186,3 @@ class Fingerprint:
 def fingerprint(sketch: Sketch, kept: np.ndarray, minhasher: MinHasher) -> Fingerprint:
     shingles = sketch.shingle_set(kept)
     return Fingerprint(sketch.content_hash(kept), shingles, minhasher(shingles), sketch.words(kept))
-
-
-def shared(a: np.ndarray, b: np.ndarray) -> int:
-    """Shingles two sorted unique sets have in common."""
-    return common(a, b)
