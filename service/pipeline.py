@@ -221,8 +221,8 @@ class _Fingerprints:
         self._minhasher = minhasher
         self._cache: dict[int, tuple[bytes, Fingerprint]] = {}
 
-    def __call__(self, i: int, kept: np.ndarray) -> Fingerprint:
-        key = kept.tobytes()
+    def __call__(self, i: int, kept: np.ndarray, key: bytes) -> Fingerprint:
+        """Item ``i``'s fingerprint over ``kept`` (whose bytes are ``key``)."""
         hit = self._cache.get(i)
         if hit is not None and hit[0] == key:
             return hit[1]
@@ -241,8 +241,9 @@ class _Links:
         self._views: Sequence[CopyView] = ()
         self._masks: list[bytes] = []
 
-    def use(self, views: Sequence[CopyView]) -> None:
-        self._views, self._masks = views, [v.kept.tobytes() for v in views]
+    def use(self, views: Sequence[CopyView], keys: list[bytes]) -> None:
+        """Decide links between ``views`` next, each page's kept mask as ``keys`` (bytes)."""
+        self._views, self._masks = views, keys
 
     def __call__(self, a: int, b: int) -> tuple[bool, float]:
         hit = self._memo.get((a, b))
@@ -301,12 +302,12 @@ def cluster_items(
         keys = [k.tobytes() for k in kept]
         if last and last[0][0] == keys:
             return last[0][1], last[0][2]
-        fps = [prints(i, k) for i, k in enumerate(kept)]
+        fps = [prints(i, k, b) for i, (k, b) in enumerate(zip(kept, keys, strict=True))]
         views = [
             CopyView(it.sketch, k, fp.shingles, site, r, it.headline)
             for it, k, fp, r, site in zip(items, kept, fps, repeated, sites, strict=True)
         ]
-        links.use(views)
+        links.use(views, keys)
         labels = copy_labels(fps, links, config)
         last[:] = [(keys, fps, labels)]
         return fps, labels
