@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 _APOSTROPHES = "'\u2019\u2018\u201a\u201b\u02bc"
@@ -67,21 +68,21 @@ class Block(Line):
         return words_with_offsets(self.text[self.skip :], self.start + self.skip)[1]
 
 
-def words_with_offsets(
-    text: str, base: int = 0
-) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
-    """Case-folded, NFKC-normalised words and their (start, end) offsets in ``text`` + base."""
-    if not text.isascii():
-        plain = text.translate(_PLAIN)
-        text = plain if plain.isascii() else text
-    if text.isascii():  # NFKC leaves ASCII as it is, and casefold is lower there
-        spans = [m.span() for m in _WORD.finditer(text)]
-        low = text.lower()
-        cut = (low[a:b] for a, b in spans)
-        return (
-            tuple(w.replace("'", "") for w in cut) if "'" in text else tuple(cut),
-            tuple((base + a, base + b) for a, b in spans),
-        )
+def _plain(text: str) -> str:
+    """``text`` with its typographic marks mapped one for one (``_PLAIN``) when that leaves
+    it ASCII, else ``text`` as it is."""
+    if text.isascii():
+        return text
+    plain = text.translate(_PLAIN)
+    return plain if plain.isascii() else text
+
+
+def _without_apostrophes(words: Iterable[str], text: str) -> tuple[str, ...]:
+    return tuple(w.replace("'", "") for w in words) if "'" in text else tuple(words)
+
+
+def _normalised(text: str, base: int) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    """Words of a non-ASCII ``text`` one by one: NFKC, apostrophes dropped, case-folded."""
     words: list[str] = []
     offsets: list[tuple[int, int]] = []
     for match in _WORD.finditer(text):
@@ -91,15 +92,28 @@ def words_with_offsets(
     return tuple(words), tuple(offsets)
 
 
+def words_with_offsets(
+    text: str, base: int = 0
+) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    """Case-folded, NFKC-normalised words and their (start, end) offsets in ``text`` + base."""
+    text = _plain(text)
+    if not text.isascii():
+        return _normalised(text, base)
+    # NFKC leaves ASCII as it is, and casefold is lower there
+    spans = [m.span() for m in _WORD.finditer(text)]
+    low = text.lower()
+    return (
+        _without_apostrophes((low[a:b] for a, b in spans), text),
+        tuple((base + a, base + b) for a, b in spans),
+    )
+
+
 def words_of(text: str) -> tuple[str, ...]:
     """Just the comparison words of ``text`` (``words_with_offsets`` without the offsets)."""
+    text = _plain(text)
     if not text.isascii():
-        plain = text.translate(_PLAIN)
-        if not plain.isascii():
-            return words_with_offsets(text)[0]
-        text = plain
-    found = _WORD.findall(text.lower())
-    return tuple(w.replace("'", "") for w in found) if "'" in text else tuple(found)
+        return _normalised(text, 0)[0]
+    return _without_apostrophes(_WORD.findall(text.lower()), text)
 
 
 def split_blocks(text: str) -> list[Block]:
