@@ -46,18 +46,11 @@ def paragraphs(data_dir: Path, words: int, min_words: int = 25) -> list[str]:
 
 
 def recalls(
-    vectors: np.ndarray, lists: int, probes: int, queries: np.ndarray, threshold: float
+    want: np.ndarray, want_sims: np.ndarray, got: np.ndarray, threshold: float
 ) -> tuple[float, float]:
-    """(recall@10, recall of the 20 nearest at cosine >= threshold), the query itself left out."""
-    dim = vectors.shape[1]
-    exact = faiss.IndexFlatIP(dim)
-    exact.add(vectors)
-    want_sims, want = exact.search(vectors[queries], 21)
-    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
-    ivf.train(vectors)
-    ivf.add(vectors)
-    ivf.nprobe = probes
-    _, got = ivf.search(vectors[queries], 21)
+    """(recall@10, recall of the 20 nearest at cosine >= threshold) of the search results
+    ``got`` against the exact ``want`` (similarities ``want_sims``), the query itself left
+    out."""
     top = [
         len(set(w[1:11].tolist()) & set(g.tolist())) / 10 for w, g in zip(want, got, strict=True)
     ]
@@ -85,13 +78,22 @@ def main() -> None:
         len(texts), size=min(args.queries, len(texts)), replace=False
     )
     threshold = settings.pipeline.stories.threshold
+    dim = vectors.shape[1]
+    exact = faiss.IndexFlatIP(dim)
+    exact.add(vectors)
+    want_sims, want = exact.search(vectors[queries], 21)
     print(f"{'lists':>6} {'probes':>7} {'share':>7} {'recall@10':>10} {f'cos>={threshold}':>10}")
     for scale in (4, 8):
         lists = int(scale * np.sqrt(len(texts)))
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+        ivf.train(vectors)
+        ivf.add(vectors)
         for fraction in FRACTIONS:
-            probes = max(1, round(lists / fraction))
-            top, close = recalls(vectors, lists, probes, queries, threshold)
-            print(f"{lists:>6} {probes:>7} {'1/' + str(fraction):>7} {top:>10.3f} {close:>10.3f}")
+            ivf.nprobe = max(1, round(lists / fraction))
+            _, got = ivf.search(vectors[queries], 21)
+            top, close = recalls(want, want_sims, got, threshold)
+            share = f"1/{fraction}"
+            print(f"{lists:>6} {ivf.nprobe:>7} {share:>7} {top:>10.3f} {close:>10.3f}")
 
 
 if __name__ == "__main__":
