@@ -122,6 +122,18 @@ class FaissIndex:
 FlatIPIndex = FaissIndex
 
 
+def trained_ivf(vectors: np.ndarray, plan: IndexPlan, dim: int, seed: int = 0) -> Any:
+    """An empty IVF index of the planned shape, its quantizer trained on a sample of
+    ``vectors`` (64 per list, drawn with ``seed``)."""
+    vectors = _as_vectors(vectors, dim)
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, plan.nlist, faiss.METRIC_INNER_PRODUCT)
+    sample = min(len(vectors), plan.nlist * 64)
+    rows = np.random.default_rng(seed).choice(len(vectors), size=sample, replace=False)
+    ivf.train(vectors[np.sort(rows)])
+    ivf.nprobe = plan.nprobe
+    return ivf
+
+
 def build_index(
     ids: np.ndarray, vectors: np.ndarray, plan: IndexPlan, dim: int, seed: int = 0
 ) -> FaissIndex:
@@ -132,13 +144,7 @@ def build_index(
         if len(ids):
             index.add(ids, vectors)
         return index
-    vectors = _as_vectors(vectors, dim)
-    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, plan.nlist, faiss.METRIC_INNER_PRODUCT)
-    sample = min(len(vectors), plan.nlist * 64)
-    rows = np.random.default_rng(seed).choice(len(vectors), size=sample, replace=False)
-    ivf.train(vectors[np.sort(rows)])
-    ivf.nprobe = plan.nprobe
-    built = FaissIndex(dim, ivf)
+    built = FaissIndex(dim, trained_ivf(vectors, plan, dim, seed))
     for start in range(0, len(ids), 50_000):
         built.add(ids[start : start + 50_000], vectors[start : start + 50_000])
     log.info("built index", extra={"index": plan.describe(), "vectors": len(ids)})

@@ -35,7 +35,7 @@ import numpy as np
 
 from index.copy_graph import copy_components
 from index.sorted_sets import common
-from index.vector_index import FaissIndex, VectorIndex, build_index, plan_for
+from index.vector_index import FaissIndex, VectorIndex, plan_for
 from service.answer import ArticleAnswer, Evidence, FlagOut, Match
 from service.article import Article
 from service.canonical import Candidate
@@ -385,10 +385,11 @@ def _stories(
     if not with_vector:
         return {}, {}
     matrix = np.stack([v for _, v in with_vector]).astype(np.float32)
-    ids = np.arange(len(with_vector), dtype=np.int64)
-    index = build_index(ids, matrix, plan_for(len(ids), flat_max), matrix.shape[1])
     labels, best = story_partition(
-        index, matrix, [spans.get(g) for g, _ in with_vector], config.stories
+        matrix,
+        [spans.get(g) for g, _ in with_vector],
+        config.stories,
+        plan_for(len(matrix), flat_max),
     )
     keys = [g for g, _ in with_vector]
     links = {

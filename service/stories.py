@@ -17,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from index.neighbour_join import Neighbours, neighbours
 from index.recluster import average_link
-from index.vector_index import VectorIndex
+from index.vector_index import IndexPlan, VectorIndex
 from service.config import StoryRules
 
 SECONDS_PER_DAY = 86_400.0
@@ -161,18 +162,19 @@ Span = tuple[datetime, datetime]
 
 
 def story_partition(
-    index: VectorIndex, matrix: np.ndarray, spans: Sequence[Span | None], rules: StoryRules
+    matrix: np.ndarray, spans: Sequence[Span | None], rules: StoryRules, plan: IndexPlan
 ) -> tuple[np.ndarray, list[Link | None]]:
-    """Story label per row of ``matrix`` (the vectors ``index`` holds, with ids 0..n-1), and
-    each row's strongest link to another row of its story (None when alone).
+    """Story label per row of ``matrix``, and each row's strongest link to another row of
+    its story (None when alone).
 
-    Neighbours inside the time window whose decayed cosine reaches the threshold propose
-    pairs; average-link agglomeration decides, stopping at the same threshold. The pairs
-    are found and filtered in numpy, a search batch at a time."""
+    Neighbours (found as the index ``plan`` names would find them) inside the time window
+    whose decayed cosine reaches the threshold propose pairs; average-link agglomeration
+    decides, stopping at the same threshold. The pairs are filtered in numpy."""
     n = len(matrix)
     if n == 0:
         return np.zeros(0, np.int64), []
-    pairs, scores, cosines = candidate_pairs(index, matrix, spans, rules)
+    found = neighbours(matrix, plan, min(rules.neighbours + 1, n), rules.threshold)
+    pairs, scores, cosines = candidate_pairs(found, spans, rules)
     labels = average_link(matrix, pairs, rules.threshold)
     return labels, _best_links(labels, pairs, scores, cosines, n)
 
@@ -183,35 +185,25 @@ def _micros(when: datetime) -> int:
 
 
 def candidate_pairs(
-    index: VectorIndex, matrix: np.ndarray, spans: Sequence[Span | None], rules: StoryRules
+    found: Neighbours, spans: Sequence[Span | None], rules: StoryRules
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each pair (low, high) of rows proposed by a neighbour search, inside the time window
+    """Each pair (low, high) of rows among the ``found`` neighbours, inside the time window
     at a decayed cosine of at least the threshold, sorted, with its best (decayed cosine,
-    cosine) over both directions: ``days_apart`` and ``decayed`` computed in numpy."""
-    n = len(matrix)
+    cosine) over both directions: ``days_apart`` and ``decayed`` computed in numpy. (The
+    decay never raises a cosine, so neighbours under the threshold were not needed.)"""
     known = np.array([s is not None for s in spans], dtype=bool)
     first = np.array([_micros(s[0]) if s else 0 for s in spans], dtype=np.int64)
     last = np.array([_micros(s[1]) if s else 0 for s in spans], dtype=np.int64)
-    k = min(rules.neighbours + 1, max(n, 1))
-    found_pairs, found_scores, found_cosines = [], [], []
-    for start in range(0, n, 4096):
-        sims, found = index.search(matrix[start : start + 4096], k)
-        a = np.repeat(np.arange(start, start + len(found), dtype=np.int64), found.shape[1])
-        b = found.reshape(-1).astype(np.int64)
-        cosine = sims.reshape(-1).astype(np.float64)
-        keep = (b >= 0) & (b != a)
-        a, b, cosine = a[keep], b[keep], cosine[keep]
-        when = first[a]
-        gap = np.maximum(np.maximum(first[b] - when, when - last[b]), 0)
-        days = np.where(known[a] & known[b], gap / 1e6 / SECONDS_PER_DAY, 0.0)
-        score = cosine * np.power(0.5, days / rules.half_life_days)
-        ok = (days <= rules.window_days) & (score >= rules.threshold)
-        found_pairs.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)[ok])
-        found_scores.append(score[ok])
-        found_cosines.append(cosine[ok])
-    pairs = np.concatenate(found_pairs) if found_pairs else np.zeros((0, 2), np.int64)
-    scores = np.concatenate(found_scores) if found_scores else np.zeros(0)
-    cosines = np.concatenate(found_cosines) if found_cosines else np.zeros(0)
+    a, b, cosine = found[0], found[1], found[2].astype(np.float64)
+    keep = b != a
+    a, b, cosine = a[keep], b[keep], cosine[keep]
+    when = first[a]
+    gap = np.maximum(np.maximum(first[b] - when, when - last[b]), 0)
+    days = np.where(known[a] & known[b], gap / 1e6 / SECONDS_PER_DAY, 0.0)
+    score = cosine * np.power(0.5, days / rules.half_life_days)
+    ok = (days <= rules.window_days) & (score >= rules.threshold)
+    pairs = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)[ok]
+    scores, cosines = score[ok], cosine[ok]
     # per pair, the largest (score, cosine), pairs in ascending order
     order = np.lexsort((-cosines, -scores, pairs[:, 1], pairs[:, 0]))
     pairs, scores, cosines = pairs[order], scores[order], cosines[order]

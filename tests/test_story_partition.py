@@ -9,16 +9,19 @@ import numpy as np
 import pytest
 
 from index.recluster import _agglomerate, components, dense
-from index.vector_index import build_index, plan_for
+from index.vector_index import IndexPlan, build_index, plan_for
 from service.config import StoryRules
 from service.stories import Link, days_apart, decayed, story_partition
 
 
 def _reference(
-    matrix: np.ndarray, spans: list[tuple[datetime, datetime] | None], rules: StoryRules
+    matrix: np.ndarray,
+    spans: list[tuple[datetime, datetime] | None],
+    rules: StoryRules,
+    plan: IndexPlan,
 ) -> tuple[list[int], list[Link | None]]:
     n = len(matrix)
-    index = build_index(np.arange(n, dtype=np.int64), matrix, plan_for(n, 10**9), matrix.shape[1])
+    index = build_index(np.arange(n, dtype=np.int64), matrix, plan, matrix.shape[1])
     pairs: dict[tuple[int, int], tuple[float, float]] = {}
     sims, found = index.search(matrix, min(rules.neighbours + 1, n))
     for a, (cosines, others) in enumerate(zip(sims.tolist(), found.tolist(), strict=True)):
@@ -66,17 +69,36 @@ def _window(seed: int, n: int) -> tuple[np.ndarray, list[tuple[datetime, datetim
 def test_the_vectorised_story_step_gives_the_reference_partition(seed: int) -> None:
     matrix, spans = _window(seed, 1500)
     rules = StoryRules(threshold=0.6, neighbours=20, window_days=7.0, half_life_days=14.0)
-    expected, expected_best = _reference(matrix, spans, rules)
-    index = build_index(
-        np.arange(len(matrix), dtype=np.int64), matrix, plan_for(len(matrix), 10**9), 48
-    )
-    labels, best = story_partition(index, matrix, spans, rules)
+    plan = plan_for(len(matrix), 10**9)
+    expected, expected_best = _reference(matrix, spans, rules, plan)
+    labels, best = story_partition(matrix, spans, rules, plan)
     assert labels.tolist() == expected
     assert best == expected_best
     sizes = np.bincount(labels)
     # the window is not trivial: stories of one, two and many groups, some links decayed
     assert (sizes == 1).any() and (sizes == 2).any() and sizes.max() >= 5
     assert any(b is not None and b.decayed < b.cosine for b in best)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_past_flat_max_the_story_step_gives_what_ivf_search_gives(seed: int) -> None:
+    """Past ``flat_max`` the neighbours come from a join over the IVF lists, not from the
+    index's search: the same candidates, so the same partition as searching the index."""
+    matrix, spans = _window(seed, 3000)
+    rules = StoryRules(threshold=0.6, neighbours=20, window_days=7.0, half_life_days=14.0)
+    plan = IndexPlan("ivf", nlist=30, nprobe=4)
+    expected, expected_best = _reference(matrix, spans, rules, plan)
+    labels, best = story_partition(matrix, spans, rules, plan)
+    assert labels.tolist() == expected
+    # the same links; a cosine may differ in its last float bit (a matrix product against
+    # FAISS's own loop), so the 4th rounded place may too
+    assert [b and b.other for b in best] == [b and b.other for b in expected_best]
+    for got, want in zip(best, expected_best, strict=True):
+        if got is not None and want is not None:
+            assert abs(got.cosine - want.cosine) <= 1e-4 and abs(got.decayed - want.decayed) <= 1e-4
+    # probing a part of the lists loses some neighbours: the plan matters
+    exact, _ = _reference(matrix, spans, rules, plan_for(len(matrix), 10**9))
+    assert exact != expected
 
 
 def test_components_are_the_connected_parts() -> None:

@@ -1,0 +1,71 @@
+"""The neighbour join against the searches it stands for: FAISS's IVF search with the same
+quantizer and probes, and exact search, each cut at the floor."""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+import pytest
+
+from index.neighbour_join import ivf_join, neighbours
+from index.vector_index import IndexPlan, trained_ivf
+
+
+def _clustered(seed: int, n: int, dim: int = 32) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n // 40, dim))
+    v = centres[rng.integers(0, len(centres), n)] + 0.6 * rng.normal(size=(n, dim))
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _as_pairs(
+    rows: np.ndarray, others: np.ndarray, cosines: np.ndarray
+) -> dict[tuple[int, int], float]:
+    return {
+        (a, b): c for a, b, c in zip(rows.tolist(), others.tolist(), cosines.tolist(), strict=True)
+    }
+
+
+def _searched(
+    index: faiss.Index, vectors: np.ndarray, k: int, floor: float
+) -> dict[tuple[int, int], float]:
+    sims, found = index.search(vectors, k)
+    rows = np.repeat(np.arange(len(vectors)), k)
+    keep = (found.reshape(-1) >= 0) & (sims.reshape(-1) >= floor)
+    return _as_pairs(rows[keep], found.reshape(-1)[keep], sims.reshape(-1)[keep])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_join_finds_what_ivf_search_finds(seed: int) -> None:
+    vectors = _clustered(seed, 2000)
+    ivf = trained_ivf(vectors, IndexPlan("ivf", nlist=25, nprobe=3), 32)
+    searched = faiss.clone_index(ivf)
+    searched.add(vectors)
+    expected = _searched(searched, vectors, 11, 0.5)
+    rows, others, cosines = ivf_join(vectors, ivf, 11, 0.5)
+    got = _as_pairs(rows, others, cosines)
+    assert got.keys() == expected.keys()
+    assert max(abs(got[p] - expected[p]) for p in got) < 1e-5
+    # rows ascending, cosines descending within a row, every row finds itself
+    assert np.all(np.diff(rows) >= 0)
+    assert all((a, a) in got for a in range(len(vectors)))
+    counts = np.bincount(rows, minlength=len(vectors))
+    assert counts.max() == 11 and counts.min() < 11  # the k cut and the floor both bite
+    same_row = rows[1:] == rows[:-1]
+    assert np.all(cosines[1:][same_row] <= cosines[:-1][same_row])
+
+
+def test_probing_every_list_is_exact_search() -> None:
+    vectors = _clustered(2, 1500)
+    exact = faiss.IndexFlatIP(32)
+    exact.add(vectors)
+    expected = _searched(exact, vectors, 8, 0.4)
+    flat = _as_pairs(*neighbours(vectors, IndexPlan("flat"), 8, 0.4))
+    every = _as_pairs(*neighbours(vectors, IndexPlan("ivf", nlist=20, nprobe=20), 8, 0.4))
+    assert flat.keys() == expected.keys() == every.keys()
+
+
+def test_nothing_in_nothing_out() -> None:
+    for plan in (IndexPlan("flat"), IndexPlan("ivf", nlist=4, nprobe=2)):
+        rows, others, cosines = neighbours(np.zeros((0, 8), np.float32), plan, 5, 0.5)
+        assert len(rows) == len(others) == len(cosines) == 0
