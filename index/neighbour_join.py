@@ -14,6 +14,7 @@ its ``k`` best, as the search would.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import faiss
 import numpy as np
@@ -51,16 +52,20 @@ def _best(found: Neighbours, k: int) -> Neighbours:
     return a[keep], b[keep], cosine[keep]
 
 
-def neighbours(vectors: np.ndarray, plan: IndexPlan, k: int, floor: float) -> Neighbours:
+def neighbours(
+    vectors: np.ndarray, plan: IndexPlan, k: int, floor: float, trained: Any = None
+) -> Neighbours:
     """Each row's ``k`` nearest rows (itself included) with a cosine of at least ``floor``,
-    as the index ``plan`` names would find them: exact when flat, the IVF probes otherwise.
-    Rows ascending, cosines descending within a row."""
+    as the index ``plan`` names would find them: exact when flat, the IVF probes otherwise
+    (``trained``: that IVF, already trained on these vectors). Rows ascending, cosines
+    descending within a row."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if len(vectors) == 0 or k <= 0:
         return _empty()
     if plan.kind == "flat":
         return _flat(vectors, k, floor)
-    return ivf_join(vectors, trained_ivf(vectors, plan, vectors.shape[1]), k, floor)
+    ivf = trained if trained is not None else trained_ivf(vectors, plan, vectors.shape[1])
+    return ivf_join(vectors, ivf, k, floor)
 
 
 def _flat(vectors: np.ndarray, k: int, floor: float) -> Neighbours:

@@ -135,16 +135,26 @@ def trained_ivf(vectors: np.ndarray, plan: IndexPlan, dim: int, seed: int = 0) -
 
 
 def build_index(
-    ids: np.ndarray, vectors: np.ndarray, plan: IndexPlan, dim: int, seed: int = 0
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    plan: IndexPlan,
+    dim: int,
+    seed: int = 0,
+    trained: Any = None,
 ) -> FaissIndex:
-    """A new index over these vectors, of the planned kind (IVF is trained on a sample)."""
+    """A new index over these vectors, of the planned kind (IVF is trained on a sample, or
+    copied from ``trained``: an empty IVF of the same plan already trained on them)."""
     ids = _as_ids(ids)
     if plan.kind == "flat":
         index = FaissIndex(dim)
         if len(ids):
             index.add(ids, vectors)
         return index
-    built = FaissIndex(dim, trained_ivf(vectors, plan, dim, seed))
+    if trained is not None and (trained.nlist, trained.nprobe) == (plan.nlist, plan.nprobe):
+        ivf = faiss.clone_index(trained)
+    else:
+        ivf = trained_ivf(vectors, plan, dim, seed)
+    built = FaissIndex(dim, ivf)
     for start in range(0, len(ids), 50_000):
         built.add(ids[start : start + 50_000], vectors[start : start + 50_000])
     log.info("built index", extra={"index": plan.describe(), "vectors": len(ids)})

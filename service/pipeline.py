@@ -35,7 +35,7 @@ import numpy as np
 
 from index.copy_graph import copy_components
 from index.sorted_sets import common
-from index.vector_index import FaissIndex, VectorIndex, plan_for
+from index.vector_index import FaissIndex, VectorIndex, plan_for, trained_ivf
 from service.answer import ArticleAnswer, Evidence, FlagOut, Match
 from service.article import Article
 from service.canonical import Candidate
@@ -211,6 +211,7 @@ class BatchResult:
     canonical: dict[int, int]
     vectors: dict[int, np.ndarray]
     voices: dict[int, list[int]] = field(default_factory=dict)
+    lists: Any = None  # the IVF the story step trained on ``vectors`` (in label order)
 
 
 class _Fingerprints:
@@ -345,7 +346,7 @@ def cluster_items(
         ]
     )
     with_vector = [(g, v) for g, v in zip(groups, made, strict=True) if v is not None]
-    story_of, closest = _stories(with_vector, _spans(labels, items), config, flat_max)
+    story_of, closest, trained = _stories(with_vector, _spans(labels, items), config, flat_max)
     story_of = label_all(story_of, groups)
     placements = []
     for i, label in enumerate(labels.tolist()):
@@ -363,7 +364,7 @@ def cluster_items(
         placements.append(
             Placement(label, story_of[label], i != rep, similarity, decisions[i], fps[i], why)
         )
-    return BatchResult(placements, canonical, dict(with_vector), spoken)
+    return BatchResult(placements, canonical, dict(with_vector), spoken, trained)
 
 
 def _spans(labels: np.ndarray, items: Sequence[Item]) -> dict[int, tuple[datetime, datetime]]:
@@ -381,15 +382,16 @@ def _stories(
     spans: dict[int, tuple[datetime, datetime]],
     config: PipelineConfig,
     flat_max: int,
-) -> tuple[dict[int, int], dict[int, Link]]:
+) -> tuple[dict[int, int], dict[int, Link], Any]:
+    """Story label and strongest link per group, and the IVF the neighbours were found
+    with (trained, empty; None when the search was exact), for the index to reuse."""
     if not with_vector:
-        return {}, {}
+        return {}, {}, None
     matrix = np.stack([v for _, v in with_vector]).astype(np.float32)
+    plan = plan_for(len(matrix), flat_max)
+    trained = trained_ivf(matrix, plan, matrix.shape[1]) if plan.kind == "ivf" else None
     labels, best = story_partition(
-        matrix,
-        [spans.get(g) for g, _ in with_vector],
-        config.stories,
-        plan_for(len(matrix), flat_max),
+        matrix, [spans.get(g) for g, _ in with_vector], config.stories, plan, trained
     )
     keys = [g for g, _ in with_vector]
     links = {
@@ -397,7 +399,7 @@ def _stories(
         for row, link in enumerate(best)
         if link is not None
     }
-    return {g: int(s) for g, s in zip(keys, labels.tolist(), strict=True)}, links
+    return {g: int(s) for g, s in zip(keys, labels.tolist(), strict=True)}, links, trained
 
 
 class Answers(Sequence[ArticleAnswer]):

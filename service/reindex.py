@@ -275,7 +275,7 @@ class Reindex:
         )
         ids = np.array([groups.ids[label] for label in ordered], dtype=np.int64)
         plan = plan_for(len(ids), config.flat_max)
-        index = build_index(ids, matrix, plan, dim)
+        index = build_index(ids, matrix, plan, dim, trained=result.lists)
         report.index = plan.describe()
         self._step("index")
 

@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -162,7 +163,11 @@ Span = tuple[datetime, datetime]
 
 
 def story_partition(
-    matrix: np.ndarray, spans: Sequence[Span | None], rules: StoryRules, plan: IndexPlan
+    matrix: np.ndarray,
+    spans: Sequence[Span | None],
+    rules: StoryRules,
+    plan: IndexPlan,
+    trained: Any = None,
 ) -> tuple[np.ndarray, list[Link | None]]:
     """Story label per row of ``matrix``, and each row's strongest link to another row of
     its story (None when alone).
@@ -173,7 +178,7 @@ def story_partition(
     n = len(matrix)
     if n == 0:
         return np.zeros(0, np.int64), []
-    found = neighbours(matrix, plan, min(rules.neighbours + 1, n), rules.threshold)
+    found = neighbours(matrix, plan, min(rules.neighbours + 1, n), rules.threshold, trained)
     pairs, scores, cosines = candidate_pairs(found, spans, rules)
     labels = average_link(matrix, pairs, rules.threshold)
     return labels, _best_links(labels, pairs, scores, cosines, n)
