@@ -13,17 +13,19 @@ its ``k`` best, as the search would.
 
 from __future__ import annotations
 
+import itertools
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import faiss
 import numpy as np
 
+from index.runners import LOCAL, Runner
 from index.vector_index import IndexPlan, trained_ivf
 
 _CORES = max(1, os.cpu_count() or 1)
 _SEARCH_BLOCK = 4096
-_COMPACT_AT = 4_000_000  # buffered hits before each query's k best are kept (bounds memory)
 
 Neighbours = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows, their neighbours, cosines
 
@@ -53,7 +55,12 @@ def _best(found: Neighbours, k: int) -> Neighbours:
 
 
 def neighbours(
-    vectors: np.ndarray, plan: IndexPlan, k: int, floor: float, trained: Any = None
+    vectors: np.ndarray,
+    plan: IndexPlan,
+    k: int,
+    floor: float,
+    trained: Any = None,
+    runner: Runner = LOCAL,
 ) -> Neighbours:
     """Each row's ``k`` nearest rows (itself included) with a cosine of at least ``floor``,
     as the index ``plan`` names would find them: exact when flat, the IVF probes otherwise
@@ -65,7 +72,7 @@ def neighbours(
     if plan.kind == "flat":
         return _flat(vectors, k, floor)
     ivf = trained if trained is not None else trained_ivf(vectors, plan, vectors.shape[1])
-    return ivf_join(vectors, ivf, k, floor)
+    return ivf_join(vectors, ivf, k, floor, runner)
 
 
 def _flat(vectors: np.ndarray, k: int, floor: float) -> Neighbours:
@@ -101,36 +108,59 @@ def _by_list(lists: np.ndarray, nlist: int) -> tuple[np.ndarray, np.ndarray]:
     return order, bounds
 
 
-def ivf_join(vectors: np.ndarray, ivf: faiss.IndexIVF, k: int, floor: float) -> Neighbours:
-    """What ``ivf`` (trained, its vectors ``vectors`` under ids 0..n-1) would answer to a
-    search of every row for ``k`` neighbours, cut at ``floor``: list by list, each list's
-    vectors against every row that probes it, in one matrix product. Each row's ``k`` best
-    so far are kept in a dense table, as the search's heaps would be, and a list's products
-    are merged only for rows where one beats that row's ``k``-th best."""
-    n, nlist = len(vectors), int(ivf.nlist)
+@dataclass(frozen=True)
+class Lists:
+    """The IVF partition of a set of vectors: each list's members, and each list's askers
+    (every row that probes it, ascending), each as one array cut by ``nlist + 1`` bounds."""
+
+    members: np.ndarray
+    member_bounds: np.ndarray
+    askers: np.ndarray
+    asker_bounds: np.ndarray
+
+    @property
+    def nlist(self) -> int:
+        return len(self.member_bounds) - 1
+
+
+def lists_of(vectors: np.ndarray, ivf: faiss.IndexIVF) -> Lists:
+    """Where each row lies and which lists it probes, under ``ivf``'s trained quantizer."""
+    nlist = int(ivf.nlist)
     nprobe = min(int(ivf.nprobe), nlist)
     probes = _probes(vectors, ivf.quantizer, nprobe)
     members, member_bounds = _by_list(probes[:, 0], nlist)
-    asked, ask_bounds = _by_list(probes.reshape(-1), nlist)
+    asked, asker_bounds = _by_list(probes.reshape(-1), nlist)
     del probes
-    queries = (asked // nprobe).astype(np.int32)
-    del asked
-    best = np.full((n, k), -np.inf, np.float32)
-    best_ids = np.full((n, k), -1, np.int64)
-    bar = np.full(n, floor, np.float32)  # what a newcomer must reach: floor, or the k-th best
-    for j in range(nlist):
-        mine = members[member_bounds[j] : member_bounds[j + 1]]
-        if len(mine) == 0:
+    return Lists(members, member_bounds, (asked // nprobe).astype(np.int32), asker_bounds)
+
+
+def join_rows(
+    vectors: np.ndarray, lists: Lists, k: int, floor: float, first: int, last: int
+) -> Neighbours:
+    """The neighbours of rows ``first``..``last`` - 1: list by list, the list's vectors
+    against the rows of the range that probe it, in one matrix product. Each row's ``k``
+    best so far are kept in a dense table, as a search's heaps would be, and a list's
+    products are merged only for rows where one beats that row's ``k``-th best."""
+    size = last - first
+    best = np.full((size, k), -np.inf, np.float32)
+    best_ids = np.full((size, k), -1, np.int64)
+    bar = np.full(size, floor, np.float32)  # what a newcomer must reach: floor, or the k-th best
+    for j in range(lists.nlist):
+        mine = lists.members[lists.member_bounds[j] : lists.member_bounds[j + 1]]
+        run = lists.askers[lists.asker_bounds[j] : lists.asker_bounds[j + 1]]
+        low, high = np.searchsorted(run, [first, last])
+        if len(mine) == 0 or low == high:
             continue
         listed = vectors[mine]
-        for start in range(ask_bounds[j], ask_bounds[j + 1], _SEARCH_BLOCK * 4):
-            asking = queries[start : min(start + _SEARCH_BLOCK * 4, ask_bounds[j + 1])]
+        for start in range(low, high, _SEARCH_BLOCK * 4):
+            asking = run[start : min(start + _SEARCH_BLOCK * 4, high)]
             sims = vectors[asking] @ listed.T
-            beats = sims >= bar[asking, None]
+            local = asking - first
+            beats = sims >= bar[local, None]
             rows = np.flatnonzero(beats.any(axis=1))
             if len(rows) == 0:
                 continue
-            who = asking[rows]
+            who = local[rows]
             found = np.where(beats[rows], sims[rows], -np.inf)
             pool = np.concatenate([best[who], found], axis=1)
             pool_ids = np.concatenate([best_ids[who], np.broadcast_to(mine, found.shape)], axis=1)
@@ -138,6 +168,18 @@ def ivf_join(vectors: np.ndarray, ivf: faiss.IndexIVF, k: int, floor: float) -> 
             best[who] = np.take_along_axis(pool, top, axis=1)
             best_ids[who] = np.take_along_axis(pool_ids, top, axis=1)
             bar[who] = np.maximum(best[who].min(axis=1), floor)
-    rows = np.repeat(np.arange(n, dtype=np.int64), k)
+    rows = np.repeat(np.arange(first, last, dtype=np.int64), k)
     keep = best.reshape(-1) >= floor  # a row with fewer than k neighbours keeps -inf places
     return _best((rows[keep], best_ids.reshape(-1)[keep], best.reshape(-1)[keep]), k)
+
+
+def ivf_join(
+    vectors: np.ndarray, ivf: faiss.IndexIVF, k: int, floor: float, runner: Runner = LOCAL
+) -> Neighbours:
+    """What ``ivf`` (trained; its vectors ``vectors`` under ids 0..n-1) would answer to a
+    search of every row for ``k`` neighbours, cut at ``floor``. The rows are cut into
+    ``runner.parts`` ranges, each joined as one piece (a task on a cluster)."""
+    lists = lists_of(vectors, ivf)
+    cuts = np.linspace(0, len(vectors), runner.parts + 1).astype(int).tolist()
+    pieces = [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+    return _concat(runner.map(join_rows, (vectors, lists, k, floor), pieces))

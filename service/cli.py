@@ -129,7 +129,8 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
-def _reindex(settings: Settings) -> int:
+def _reindex(settings: Settings, engine_name: str | None, address: str | None) -> int:
+    from index.runners import RunnerUnavailable, runner_for
     from service.logs import configure
     from service.reindex import Reindex
     from service.store import Store, connect
@@ -137,9 +138,14 @@ def _reindex(settings: Settings) -> int:
     from service.store.migrate import upgrade
 
     configure()
+    try:
+        runner = runner_for(engine_name or settings.reindex_engine, address or settings.ray_address)
+    except RunnerUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     engine = connect(settings.store_url)
     upgrade(engine)
-    job = Reindex(settings.reindex, Store(engine), lambda: load_embedder(settings))
+    job = Reindex(settings.reindex, Store(engine), lambda: load_embedder(settings), runner=runner)
     try:
         report = job.run()
     except ReindexBusy as exc:
@@ -178,11 +184,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="the address to listen on (overrides NEWSDEDUP_HOST)")
     serve.add_argument("--port", type=int, help="the port to listen on (overrides NEWSDEDUP_PORT)")
-    commands.add_parser(
+    reindex = commands.add_parser(
         "reindex",
         help="re-embed stale vectors, rebuild the index, re-cluster, swap (the nightly job)",
         description="Runs once and exits: 0 when done, 3 when another reindex holds the lock. "
         "A running service switches to the new index by itself.",
+    )
+    reindex.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        help="where the heavy steps run (overrides NEWSDEDUP_REINDEX_ENGINE; default local); "
+        "ray needs the extra newsdedup[ray]",
+    )
+    reindex.add_argument(
+        "--ray-address",
+        help="the Ray cluster to join, as ray.init takes it (overrides NEWSDEDUP_RAY_ADDRESS; "
+        "default: RAY_ADDRESS, or a local cluster started for the run)",
     )
     return parser
 
@@ -204,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return EXIT_BAD_INPUT
             return _serve(settings)
         if args.command == "reindex":
-            return _reindex(settings)
+            return _reindex(settings, args.engine, args.ray_address)
         if args.text or args.html:
             return _cluster_page(args, settings)
         return _cluster_feed(args, settings)

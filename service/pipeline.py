@@ -34,6 +34,7 @@ from typing import Any, NamedTuple, Protocol, overload
 import numpy as np
 
 from index.copy_graph import copy_components
+from index.runners import LOCAL, Runner
 from index.sorted_sets import common
 from index.vector_index import FaissIndex, VectorIndex, plan_for, trained_ivf
 from service.answer import ArticleAnswer, Evidence, FlagOut, Match
@@ -277,9 +278,14 @@ def copy_labels(
 
 
 def cluster_items(
-    items: Sequence[Item], config: PipelineConfig, vectors: Vectors, flat_max: int = 50_000
+    items: Sequence[Item],
+    config: PipelineConfig,
+    vectors: Vectors,
+    flat_max: int = 50_000,
+    runner: Runner = LOCAL,
 ) -> BatchResult:
-    """Both levels for a whole corpus, independent of its order."""
+    """Both levels for a whole corpus, independent of its order (``runner``: where the
+    story step's neighbour join runs)."""
     if not items:
         return BatchResult([], {}, {})
     prints = _Fingerprints(items, MinHasher(config.copies.num_perm))
@@ -346,7 +352,9 @@ def cluster_items(
         ]
     )
     with_vector = [(g, v) for g, v in zip(groups, made, strict=True) if v is not None]
-    story_of, closest, trained = _stories(with_vector, _spans(labels, items), config, flat_max)
+    story_of, closest, trained = _stories(
+        with_vector, _spans(labels, items), config, flat_max, runner
+    )
     story_of = label_all(story_of, groups)
     placements = []
     for i, label in enumerate(labels.tolist()):
@@ -382,6 +390,7 @@ def _stories(
     spans: dict[int, tuple[datetime, datetime]],
     config: PipelineConfig,
     flat_max: int,
+    runner: Runner,
 ) -> tuple[dict[int, int], dict[int, Link], Any]:
     """Story label and strongest link per group, and the IVF the neighbours were found
     with (trained, empty; None when the search was exact), for the index to reuse."""
@@ -391,7 +400,7 @@ def _stories(
     plan = plan_for(len(matrix), flat_max)
     trained = trained_ivf(matrix, plan, matrix.shape[1]) if plan.kind == "ivf" else None
     labels, best = story_partition(
-        matrix, [spans.get(g) for g, _ in with_vector], config.stories, plan, trained
+        matrix, [spans.get(g) for g, _ in with_vector], config.stories, plan, trained, runner
     )
     keys = [g for g, _ in with_vector]
     links = {

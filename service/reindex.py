@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from index.recluster import IdMapping, map_ids
+from index.runners import LOCAL, Runner
 from index.snapshot import save_snapshot
 from index.vector_index import build_index, plan_for
 from service.answer import FlagOut
@@ -159,8 +160,10 @@ class Reindex:
         store: Store,
         embedder: Callable[[], Embedder],
         progress: Callable[[int, int], None] | None = None,
+        runner: Runner = LOCAL,
     ) -> None:
         self.config = config
+        self.runner = runner
         self.store = store
         self._embedder_factory = embedder
         self._embedder: Embedder | None = None
@@ -252,7 +255,7 @@ class Reindex:
         vectors.current = self.store.vectors_by_key(
             sorted(set(old_groups.tolist())), config.vector_version
         )
-        result = cluster_items(items, config.pipeline, vectors, config.flat_max)
+        result = cluster_items(items, config.pipeline, vectors, config.flat_max, self.runner)
         self._step("cluster")
 
         labels = np.array([p.group for p in result.placements], dtype=np.int64)

@@ -111,6 +111,14 @@ class Settings(BaseSettings):
         5.0, gt=0, description="How often the service looks for a new index."
     )
     snapshot_every: int = Field(5000, ge=1, description="New groups between index snapshots.")
+    reindex_engine: Literal["local", "ray"] = Field(
+        "local",
+        description="Where `newsdedup reindex` runs its heavy steps: this process, or a Ray "
+        "cluster (the optional extra newsdedup[ray]).",
+    )
+    ray_address: str | None = Field(
+        None, description="The Ray cluster the ray engine joins; none: a local one."
+    )
 
     max_text_chars: int = Field(2_000_000, ge=1000)
     max_title_chars: int = Field(2000, ge=10)

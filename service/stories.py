@@ -20,6 +20,7 @@ import numpy as np
 
 from index.neighbour_join import Neighbours, neighbours
 from index.recluster import average_link
+from index.runners import LOCAL, Runner
 from index.vector_index import IndexPlan, VectorIndex
 from service.config import StoryRules
 
@@ -168,6 +169,7 @@ def story_partition(
     rules: StoryRules,
     plan: IndexPlan,
     trained: Any = None,
+    runner: Runner = LOCAL,
 ) -> tuple[np.ndarray, list[Link | None]]:
     """Story label per row of ``matrix``, and each row's strongest link to another row of
     its story (None when alone).
@@ -178,7 +180,8 @@ def story_partition(
     n = len(matrix)
     if n == 0:
         return np.zeros(0, np.int64), []
-    found = neighbours(matrix, plan, min(rules.neighbours + 1, n), rules.threshold, trained)
+    k = min(rules.neighbours + 1, n)
+    found = neighbours(matrix, plan, k, rules.threshold, trained, runner)
     pairs, scores, cosines = candidate_pairs(found, spans, rules)
     labels = average_link(matrix, pairs, rules.threshold)
     return labels, _best_links(labels, pairs, scores, cosines, n)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,21 @@ def test_reindex_command_runs_once_and_reports(
     with reindex_lock(settings.data_dir, Store(connect(settings.store_url))):
         assert main(["reindex"]) == 3
     assert "another reindex is running" in capsys.readouterr().err
+
+
+def test_the_ray_engine_without_its_extra_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEWSDEDUP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setitem(sys.modules, "ray", None)  # as where the extra is not installed
+    assert main(["reindex", "--engine", "ray"]) == 2
+    assert "pip install 'newsdedup[ray]'" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()  # refused before the store was touched
+    monkeypatch.setenv("NEWSDEDUP_REINDEX_ENGINE", "ray")
+    assert main(["reindex"]) == 2
+    monkeypatch.setenv("NEWSDEDUP_REINDEX_ENGINE", "spark")
+    assert main(["reindex"]) == 2
+    assert "reindex_engine" in capsys.readouterr().err
 
 
 def test_serve_refuses_a_bad_port_option(capsys: pytest.CaptureFixture[str]) -> None:
