@@ -2,6 +2,7 @@
 the index type chosen for each size, and recall@10 of that index against exact search.
 
     python scripts/reindex_bench.py --articles 100000 1000000 [--nights 2] [--json]
+    python scripts/reindex_bench.py --articles 1000000 --engine local ray --json
 
 Each size is seeded (scripts/service_seed.py) and reindexed in its own process, so the
 peak resident memory reported is that run's alone. The first run writes every article once
@@ -10,14 +11,19 @@ N`` the same store is reindexed N - 1 times more, a night with nothing new. With
 the last line is one JSON object: ``wall_s``, ``peak_rss_mib``, ``recall_at_10`` and
 ``steps`` (seconds per step) of the first run, with ``articles``, ``groups``, ``index`` and
 ``next_nights`` (the same figures of each later run); for several sizes, an object with
-``runs``, one such object per size.
+``runs``, one such object per size. ``--engine local ray`` runs the first night on each
+engine (the others on copies of the seeded store, under ``other_engines``); ``partition``
+digests where every article went, so equal digests mean the engines wrote the same groups
+and stories.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,25 +56,50 @@ def recall_at_10(
     return plan.describe(), hits / want.size
 
 
-def child(data: Path) -> None:
-    """Run one reindex and print its report with this process's peak memory."""
+def child(data: Path, engine: str) -> None:
+    """Run one reindex and print its report with this process's peak memory (on Ray, the
+    driver's: the tasks' workers are the cluster's processes), and a digest of where every
+    article went (group and story), so that two engines' runs can be compared."""
+    from sqlalchemy import text
+
+    from index.runners import runner_for
     from service.embedder import load_embedder
     from service.reindex import Reindex
     from service.store import Store, connect
 
     settings = Settings(data_dir=data, retention_days=3650)
     store = Store(connect(settings.store_url))
+    runner = runner_for(engine)
     started = time.perf_counter()
-    report = Reindex(settings.reindex, store, lambda: load_embedder(settings)).run()
+    report = Reindex(settings.reindex, store, lambda: load_embedder(settings), runner=runner).run()
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"report": report.to_json(), "seconds": seconds, "peak_mib": peak}))
+    digest = hashlib.sha256()
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT a.id, a.group_id, g.story_id FROM articles a "
+                "JOIN groups g ON g.id = a.group_id ORDER BY a.id"
+            )
+        )
+        for row in rows:
+            digest.update(f"{row[0]}\t{row[1]}\t{row[2]}\n".encode())
+    print(
+        json.dumps(
+            {
+                "report": report.to_json(),
+                "seconds": seconds,
+                "peak_mib": peak,
+                "partition": digest.hexdigest()[:16],
+            }
+        )
+    )
 
 
-def reindex_once(data: Path) -> dict[str, Any]:
+def reindex_once(data: Path, engine: str = "local") -> dict[str, Any]:
     """One reindex of the store under ``data`` in its own process."""
     run = subprocess.run(
-        [sys.executable, __file__, "--child", str(data)],
+        [sys.executable, __file__, "--child", str(data), "--engine", engine],
         capture_output=True,
         text=True,
         check=True,
@@ -83,19 +114,36 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_mib": round(result["peak_mib"], 1),
         "steps": result["report"]["steps"],
         "articles_changed": result["report"]["articles_changed"],
+        "partition": result["partition"],
     }
 
 
-def measure(articles: int, nights: int) -> dict[str, object]:
+def on_other_engines(data: Path, articles: int, engines: list[str]) -> list[dict[str, Any]]:
+    """The first night again on each other engine, each on a copy of the seeded store."""
+    out = []
+    for engine in engines:
+        copy = data.with_name(data.name + "-" + engine)
+        shutil.copytree(data, copy)
+        try:
+            seen = {"engine": engine, **figures(reindex_once(copy, engine))}
+        finally:
+            shutil.rmtree(copy, ignore_errors=True)
+        print(f"{articles} articles on {engine}: {json.dumps(seen)}", flush=True)
+        out.append(seen)
+    return out
+
+
+def measure(articles: int, nights: int, engines: list[str]) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
+        data = Path(tmp) / "store"
         started = time.perf_counter()
         seed(Settings(data_dir=data), articles)
         seeded = time.perf_counter() - started
-        result = reindex_once(data)
+        elsewhere = on_other_engines(data, articles, engines[1:])
+        result = reindex_once(data, engines[0])
         report = result["report"]
         print(f"{articles} articles: {json.dumps(result)}", flush=True)
-        later = [figures(reindex_once(data)) for _ in range(nights - 1)]
+        later = [figures(reindex_once(data, engines[0])) for _ in range(nights - 1)]
         for night, seen in enumerate(later, start=2):
             print(f"{articles} articles, night {night}: {json.dumps(seen)}", flush=True)
         settings = Settings(data_dir=data)
@@ -116,9 +164,11 @@ def measure(articles: int, nights: int) -> dict[str, object]:
         "articles": articles,
         "groups": report["groups"],
         "index": report["index"],
+        "engine": engines[0],
         **figures(result),
         "recall_at_10": round(recall, 4),
         "next_nights": later,
+        "other_engines": elsewhere,
     }
 
 
@@ -135,12 +185,21 @@ def main() -> None:
         help="reindex the same store N times: the first writes what the seeded rows lack "
         "(as the first run after an upgrade does), the next are a night with nothing new",
     )
+    parser.add_argument(
+        "--engine",
+        nargs="+",
+        choices=("local", "ray"),
+        default=["local"],
+        help="run the first night on each engine, the first named being the one reported "
+        "(the others under other_engines, each on a copy of the seeded store); ray starts a "
+        "local cluster unless RAY_ADDRESS names one",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.engine[0])
         return
-    runs = [measure(articles, max(args.nights, 1)) for articles in args.articles]
+    runs = [measure(articles, max(args.nights, 1), args.engine) for articles in args.articles]
     if args.json:
         print(json.dumps(runs[0] if len(runs) == 1 else {"runs": runs}))
 
