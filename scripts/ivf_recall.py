@@ -7,7 +7,7 @@ The seeded stores of ``reindex_bench.py`` draw vectors around topics far apart, 
 probe count finds every neighbour there; real vectors are not so kind. This embeds the
 paragraphs (25 words or more) of the real bodies in DATA_DIR (the extraction benchmark's
 gold bodies, SemEval's texts and L3S-GN1's annotated pages) with the configured model, and
-searches them with IVF lists of 4 and 8 x sqrt(n), probing 1/32 of the lists (the plan) to
+searches them with IVF lists of 4 and 8 x sqrt(n), probing 1/8 of the lists to
 1/256. Two recalls: of the 10 nearest (the issue's figure) and of the neighbours among the
 20 nearest at cosine >= the story threshold (what the story step keeps). Small n and an
 undertrained quantizer (FAISS warns): a proxy for a million vectors, not a measurement of
@@ -28,7 +28,7 @@ from sources import l3s_pages, semeval_records, semeval_sources, zyte_pages, zyt
 from service.embedder import load_embedder
 from service.settings import Settings
 
-FRACTIONS = (32, 64, 88, 128, 256)
+FRACTIONS = (8, 16, 32, 64, 88, 128, 256)
 
 
 def paragraphs(data_dir: Path, words: int, min_words: int = 25) -> list[str]:

@@ -36,7 +36,7 @@ import numpy as np
 from index.copy_graph import copy_components
 from index.runners import LOCAL, Runner
 from index.sorted_sets import common
-from index.vector_index import FaissIndex, VectorIndex, plan_for, trained_ivf
+from index.vector_index import STORY_PROBES, FaissIndex, VectorIndex, plan_for, trained_ivf
 from service.answer import ArticleAnswer, Evidence, FlagOut, Match
 from service.article import Article
 from service.canonical import Candidate
@@ -397,7 +397,7 @@ def _stories(
     if not with_vector:
         return {}, {}, None
     matrix = np.stack([v for _, v in with_vector]).astype(np.float32)
-    plan = plan_for(len(matrix), flat_max)
+    plan = plan_for(len(matrix), flat_max, STORY_PROBES)
     trained = trained_ivf(matrix, plan, matrix.shape[1]) if plan.kind == "ivf" else None
     labels, best = story_partition(
         matrix, [spans.get(g) for g, _ in with_vector], config.stories, plan, trained, runner

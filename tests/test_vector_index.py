@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.vector_index import FaissIndex
+from index.vector_index import STORY_PROBES, FaissIndex, build_index, plan_for, trained_ivf
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -37,3 +37,16 @@ def test_wrong_shapes_are_refused() -> None:
         index.add(np.array([1]), np.ones((1, 5)))
     with pytest.raises(ValueError, match="2 ids for 1 vectors"):
         index.add(np.array([1, 2]), np.ones((1, 4)))
+
+
+def test_an_index_from_a_trained_ivf_keeps_its_lists_and_takes_the_plans_probes() -> None:
+    vectors = _unit(np.random.default_rng(1).normal(size=(3000, 16)))
+    story = trained_ivf(vectors, plan_for(3000, 100, STORY_PROBES), 16)
+    served = plan_for(3000, 100)
+    built = build_index(np.arange(3000), vectors, served, 16, trained=story)
+    ivf = built.faiss_index
+    assert ivf.nprobe == served.nprobe > story.nprobe
+    assert np.array_equal(
+        ivf.quantizer.reconstruct_n(0, ivf.nlist), story.quantizer.reconstruct_n(0, story.nlist)
+    )
+    assert len(built) == 3000 and story.ntotal == 0  # the story step's copy stays empty
