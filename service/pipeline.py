@@ -283,9 +283,11 @@ def cluster_items(
     vectors: Vectors,
     flat_max: int = 50_000,
     runner: Runner = LOCAL,
+    lap: Callable[[str], None] = lambda part: None,
 ) -> BatchResult:
     """Both levels for a whole corpus, independent of its order (``runner``: where the
-    story step's neighbour join runs)."""
+    story step's neighbour join runs; ``lap`` is told each part's name as it ends: copies,
+    vectors, stories, placements, so a caller can time them)."""
     if not items:
         return BatchResult([], {}, {})
     prints = _Fingerprints(items, MinHasher(config.copies.num_perm))
@@ -332,6 +334,7 @@ def cluster_items(
         for d, it in zip(decisions, items, strict=True)
     ]
     fps, labels = labels_of([d.furniture for d in decisions])
+    lap("copies")
     order = config.canonical.order(
         [
             Candidate(it.id, it.published_at, fp.words, it.origin)
@@ -352,9 +355,11 @@ def cluster_items(
         ]
     )
     with_vector = [(g, v) for g, v in zip(groups, made, strict=True) if v is not None]
+    lap("vectors")
     story_of, closest, trained = _stories(
         with_vector, _spans(labels, items), config, flat_max, runner
     )
+    lap("stories")
     story_of = label_all(story_of, groups)
     placements = []
     for i, label in enumerate(labels.tolist()):
@@ -372,6 +377,7 @@ def cluster_items(
         placements.append(
             Placement(label, story_of[label], i != rep, similarity, decisions[i], fps[i], why)
         )
+    lap("placements")
     return BatchResult(placements, canonical, dict(with_vector), spoken, trained)
 
 

@@ -169,12 +169,20 @@ class Reindex:
         self._embedder: Embedder | None = None
         self._progress = progress
         self.report = ReindexReport()
-        self._clock = time.perf_counter()
+        self._clock = self._lapped = time.perf_counter()
 
     def _step(self, name: str) -> None:
         moment = time.perf_counter()
         self.report.steps[name] = round(moment - self._clock, 2)
         self._clock = moment
+        self._lapped = moment
+
+    def _lap(self, part: str) -> None:
+        """A part of the cluster step ended (reported as ``cluster.<part>``; ``cluster``
+        stays the whole step)."""
+        moment = time.perf_counter()
+        self.report.steps[f"cluster.{part}"] = round(moment - self._lapped, 2)
+        self._lapped = moment
 
     def embedder(self) -> Embedder:
         if self._embedder is None:
@@ -255,7 +263,9 @@ class Reindex:
         vectors.current = self.store.vectors_by_key(
             sorted(set(old_groups.tolist())), config.vector_version
         )
-        result = cluster_items(items, config.pipeline, vectors, config.flat_max, self.runner)
+        result = cluster_items(
+            items, config.pipeline, vectors, config.flat_max, self.runner, self._lap
+        )
         self._step("cluster")
 
         labels = np.array([p.group for p in result.placements], dtype=np.int64)
