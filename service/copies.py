@@ -51,9 +51,12 @@ def headline_of(title: str | None, sketch: Sketch, shingle_words: int) -> Headli
         return NO_HEADLINE
     key = key_hash(" ".join(words))
     shingles = block_shingles(words, shingle_words)
-    body = sketch.shingle_set((sketch.keys != key) & ~sketch.listed)  # not its headline line,
-    own = bool(in_sorted(shingles, body).mean() >= 0.5)  # nor its own "most read" entry
-    return Headline(key, shingles, own)
+    body = (sketch.keys != key) & ~sketch.listed  # not its headline line, nor its own
+    # "most read" entry; the body's shingles are looked up in the headline's few, not sorted
+    chosen = sketch.shingles[np.repeat(body, np.diff(sketch.bounds))]
+    present = np.zeros(len(shingles), dtype=bool)
+    present[np.searchsorted(shingles, chosen[in_sorted(chosen, shingles)])] = True
+    return Headline(key, shingles, 2 * int(np.count_nonzero(present)) >= len(shingles))
 
 
 def _shared_share(a: np.ndarray, b: np.ndarray) -> float:
