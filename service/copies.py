@@ -53,7 +53,7 @@ def headline_of(title: str | None, sketch: Sketch, shingle_words: int) -> Headli
     shingles = block_shingles(words, shingle_words)
     body = (sketch.keys != key) & ~sketch.listed  # not its headline line, nor its own
     # "most read" entry; the body's shingles are looked up in the headline's few, not sorted
-    chosen = sketch.shingles[np.repeat(body, np.diff(sketch.bounds))]
+    chosen = sketch.kept_shingles(body)
     present = np.zeros(len(shingles), dtype=bool)
     present[np.searchsorted(shingles, chosen[in_sorted(chosen, shingles)])] = True
     return Headline(key, shingles, 2 * int(np.count_nonzero(present)) >= len(shingles))

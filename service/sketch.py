@@ -55,10 +55,14 @@ class Sketch:
         """Mask of the blocks left to compare: not flagged in the page, not furniture."""
         return ~self.inpage if furniture is None else ~(self.inpage | furniture)
 
+    def kept_shingles(self, kept: np.ndarray) -> np.ndarray:
+        """The kept blocks' shingles as stored, block after block (repeats left in): one
+        mask over the shingle array, no step per block."""
+        return self.shingles[np.repeat(kept, np.diff(self.bounds))]
+
     def shingle_set(self, kept: np.ndarray) -> np.ndarray:
-        """The page's shingles over the kept blocks, sorted and unique (one mask over the
-        shingle array: no step per block)."""
-        chosen = self.shingles[np.repeat(kept, np.diff(self.bounds))]
+        """The page's shingles over the kept blocks, sorted and unique."""
+        chosen = self.kept_shingles(kept)
         return unique_sorted(chosen) if len(chosen) else np.zeros(0, dtype=np.uint32)
 
     def content_hash(self, kept: np.ndarray) -> str:
