@@ -7,9 +7,12 @@ stale or damaged file is never trusted: the index is rebuilt from the store inst
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +26,7 @@ log = logging.getLogger(__name__)
 INDEX_FILE = "vectors.faiss"
 IDS_FILE = "vectors.ids"
 META_FILE = "vectors.json"
+LOCK_FILE = ".lock"
 
 
 @dataclass(frozen=True)
@@ -50,26 +54,40 @@ def _write_atomic(path: Path, data: bytes) -> None:
     partial.replace(path)
 
 
+@contextlib.contextmanager
+def _locked(directory: Path, how: int) -> Iterator[None]:
+    """A file lock on the snapshot directory: the processes serving one store share it,
+    and one's three files must never be read, or renamed over, beside another's."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, how)
+        yield
+
+
 def save_snapshot(index: FaissIndex, directory: Path, version: str) -> SnapshotMeta:
     """Write the index and its ids, then its description; a crash between leaves a mismatch
     that ``load_snapshot`` detects."""
-    directory.mkdir(parents=True, exist_ok=True)
     ids = index.ids()
     meta = SnapshotMeta(index.dim, len(ids), int(ids.max()) if len(ids) else 0, version)
-    _write_atomic(directory / INDEX_FILE, faiss.serialize_index(index.faiss_index).tobytes())
-    _write_atomic(directory / IDS_FILE, ids.astype("<i8").tobytes())
-    _write_atomic(directory / META_FILE, json.dumps(asdict(meta)).encode())
-    _fsync_dir(directory)
+    data = faiss.serialize_index(index.faiss_index).tobytes()
+    with _locked(directory, fcntl.LOCK_EX):
+        _write_atomic(directory / INDEX_FILE, data)
+        _write_atomic(directory / IDS_FILE, ids.astype("<i8").tobytes())
+        _write_atomic(directory / META_FILE, json.dumps(asdict(meta)).encode())
+        _fsync_dir(directory)
     return meta
 
 
 def load_snapshot(directory: Path, dim: int, version: str) -> FaissIndex | None:
     """The saved index, or None when it is missing, damaged or made for another vector version."""
+    if not (directory / META_FILE).exists():
+        return None
     try:
-        meta = SnapshotMeta(**json.loads((directory / META_FILE).read_text()))
-        raw = np.frombuffer((directory / INDEX_FILE).read_bytes(), dtype=np.uint8)
+        with _locked(directory, fcntl.LOCK_SH):
+            meta = SnapshotMeta(**json.loads((directory / META_FILE).read_text()))
+            raw = np.frombuffer((directory / INDEX_FILE).read_bytes(), dtype=np.uint8)
+            ids = np.frombuffer((directory / IDS_FILE).read_bytes(), dtype="<i8")
         loaded = faiss.deserialize_index(raw)
-        ids = np.frombuffer((directory / IDS_FILE).read_bytes(), dtype="<i8")
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError, RuntimeError) as exc:

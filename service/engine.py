@@ -1,10 +1,13 @@
 """The live engine: the pipeline's streaming form kept in step with the store.
 
 Writes are serialised by one lock, so two clients can never open two groups for one text;
-a batch is acknowledged only after its transaction commits. Articles are prepared (the
-slow, pure part) before the lock is taken. The in-memory state (copy detection, the
-headlines stored so far, stories, the vector index) is a cache of the store: it is built
-from the store at start, and again if a write fails half-way.
+on PostgreSQL that lock is the store's (``WriteLock``), so the processes that serve one
+store take turns too. A batch is acknowledged only after its transaction commits. Articles
+are prepared (the slow, pure part) before the lock is taken. The in-memory state (copy
+detection, the headlines stored so far, stories, the vector index) is a cache of the store:
+it is built from the store at start, and again if a write fails half-way; in between it
+replays the change feed (``store.feed``: what every process wrote) before each write,
+takedown and match, and every ``reload_poll_seconds`` besides.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError
 
 from index.snapshot import load_snapshot, save_snapshot
 from index.vector_index import FaissIndex, build_index, plan_for
@@ -44,8 +48,19 @@ from service.pipeline import (
 )
 from service.settings import PREPARATION_VERSION, Settings
 from service.sketch import Fingerprint, Sketch
-from service.store import ArticleRow, MemberRow, Store, array_bytes, array_of, utc, vector_bytes
+from service.store import (
+    ArticleRow,
+    MemberRow,
+    Store,
+    array_bytes,
+    array_of,
+    feed,
+    utc,
+    vector_bytes,
+)
+from service.store.feed import Change
 from service.store.ingest import IngestBatch, NewGroup, StoreCounts, take_down, write_batch
+from service.store.lock import WriteLock
 from service.stories import Near
 
 log = logging.getLogger(__name__)
@@ -77,7 +92,7 @@ class _State:
     stream: Stream
     index: FaissIndex
     version: int
-    mark: tuple[int, int, int]  # journal lengths before the build read the store
+    mark: int  # the last change in the feed before the build read the store
 
 
 @dataclass
@@ -143,12 +158,10 @@ class Engine:
         self.stats = Stats()
         self._counts = StoreCounts(store)
         self._lock = threading.Lock()
+        self._writes = WriteLock(store)
         self._since_snapshot = 0
-        self._journaling = False  # while a refresh builds, writes are noted for _install
         self._generation = 0  # how many states have gone live
-        self._written_members: list[int] = []
-        self._written_groups: list[int] = []
-        self._merges: list[tuple[int, int]] = []
+        self._seen = 0  # the last change of the feed the live state holds
         self._failed_at: float | None = None  # a write failed: rebuild before the next
         self._backoff = BACKOFF_START
         self._ids = IdSource(
@@ -167,17 +180,16 @@ class Engine:
 
     def refresh(self) -> bool:
         """Pick up a new index version written by a reindex: build the new state while
-        requests go on, then replay what this process wrote meanwhile and swap, under the lock."""
+        requests go on, then replay the changes written meanwhile (by any process) and swap,
+        under the lock. With no new version, replay the feed (a process that only reads
+        stays as fresh as the poll)."""
         if self.store.index_version() == self._version:
+            with self._lock:
+                self._catch_up()
             return False
         with self._lock:
-            self._journaling, generation = True, self._generation
-        try:
-            state = self._build()
-        except BaseException:
-            with self._lock:
-                self._journaling = False
-            raise
+            generation = self._generation
+        state = self._build()
         with self._lock:
             if generation != self._generation:  # a reload went live meanwhile: it is newer
                 return False
@@ -187,7 +199,7 @@ class Engine:
 
     def _build(self) -> _State:
         started = time.perf_counter()
-        mark = (len(self._written_members), len(self._written_groups), len(self._merges))
+        mark = feed.latest(self.store)
         version = self.store.index_version()
         index = self._load_index(version)
         stream = Stream(self.config, self.embedder, self.settings.vector_version, index, self._ids)
@@ -207,21 +219,43 @@ class Engine:
         return _State(stream, index, version, mark)
 
     def _install(self, state: _State) -> None:
-        """Make ``state`` live, after replaying the members and groups this process wrote
-        or took down since the build began (read back from the store as they are now)."""
-        stream, index = state.stream, state.index
-        for old, survivor in self._merges[state.mark[2] :]:
+        """Make ``state`` live, after replaying the changes committed since the build began
+        to read the store (by this process or another)."""
+        changes = feed.since(self.store, state.mark)
+        if changes and changes[0].seq != state.mark + 1:
+            raise RuntimeError("the change feed was pruned past a state being built")
+        self._replay(state.stream, feed.touched(changes))
+        self._seen = changes[-1].seq if changes else state.mark
+        self._generation += 1
+        self._stream, self._index, self._version = state.stream, state.index, state.version
+
+    def _catch_up(self) -> None:
+        """Replay what other processes wrote since the live state last looked (under the
+        lock); a process further behind than the feed keeps rebuilds from the store."""
+        changes = feed.since(self.store, self._seen)
+        if not changes:
+            return
+        if changes[0].seq != self._seen + 1:
+            log.warning("the change feed moved past this process; rebuilding from the store")
+            self._install(self._build())
+            return
+        self._replay(self._stream, feed.touched(changes))
+        self._seen = changes[-1].seq
+
+    def _replay(self, stream: Stream, change: Change) -> None:
+        """Bring ``stream`` to the store for what ``change`` touched: its merges, then each
+        member and group read back as it is now (gone: forgotten)."""
+        for old, survivor in change.merges:
             stream.merge(old, survivor)
-        members = sorted(set(self._written_members[state.mark[0] :]))
+        members = list(change.members)
         found = {row.member: row for row in self.store.members_of(members)}
         words = self.config.copies.shingle_words
         for member in members:
+            stream.forget_member(member)
             row = found.get(member)
-            if row is None:
-                stream.forget_member(member)
-            elif member not in stream.copies:
+            if row is not None:
                 stream.restore(row.member, row.group_id, *stored_view(row, words))
-        groups = sorted(set(self._written_groups[state.mark[1] :]))
+        groups = list(change.groups)
         spans = {g: (t, _span(a, b)) for g, t, a, b in self.store.group_spans(only=groups)}
         vectors = self.store.group_vectors(groups)
         for group in groups:
@@ -233,12 +267,6 @@ class Engine:
             blob, made_with = vectors.get(group, (None, None))
             if blob is not None and made_with == self.settings.vector_version:
                 stream.stories.replace_vector(group, np.frombuffer(blob, dtype=np.float32))
-        self._written_members.clear()
-        self._written_groups.clear()
-        self._merges.clear()
-        self._journaling = False
-        self._generation += 1
-        self._stream, self._index, self._version = stream, index, state.version
 
     def _load_index(self, version: int) -> FaissIndex:
         """The snapshot of this version when it is exactly the store's vectors up to its
@@ -268,6 +296,10 @@ class Engine:
                 self._index, self._snapshot_dir(self._version), self.settings.vector_version
             )
             self._since_snapshot = 0
+
+    def close(self) -> None:
+        """Let go of the store's write lock connection (at shutdown)."""
+        self._writes.close()
 
     @property
     def version(self) -> int:
@@ -307,8 +339,9 @@ class Engine:
         for article in articles:
             unique.setdefault(article.id, article)
         items = {article_id: item_of(a, self.config) for article_id, a in unique.items()}
-        with self._lock:
+        with self._lock, self._writes.held():
             self._recover()
+            self._catch_up()
             stored = self.store.articles(list(items))
             fresh = [item for article_id, item in items.items() if article_id not in stored]
             if fresh:
@@ -321,16 +354,17 @@ class Engine:
             assigned = self._stream.assign(items, self._counts)
             self.stats.model_seconds += time.perf_counter() - started
             self.stats.embedded += self._stream.embedded - embedded
-            write_batch(self.store, self._batch(items, articles, assigned))
+            batch = self._batch(items, articles, assigned)
+            write_batch(self.store, batch)
+        except IntegrityError as exc:  # another process wrote beside this one: rebuild
+            self._failed("ingest")
+            raise Recovering(self._backoff) from exc
         except BaseException:
             self._failed("ingest")
             raise
+        assert batch.change is not None
+        self._seen = batch.change.seq
         assignments = assigned.assignments
-        if self._journaling:
-            self._written_members.extend(r.member for r in assigned.refreshed)
-            self._written_members.extend(a.member for a in assignments)
-            self._written_groups.extend(a.group for a in assignments)
-            self._merges.extend(assigned.merged.items())
         self.stats.articles += len(items)
         self.stats.copies += sum(a.is_duplicate for a in assignments)
         self._since_snapshot += sum(not a.is_duplicate for a in assignments)
@@ -341,7 +375,18 @@ class Engine:
             self._since_snapshot = 0
 
     def _batch(self, items: list[Item], articles: list[Article], assigned: Assigned) -> IngestBatch:
+        assignments = assigned.assignments
         batch = IngestBatch(
+            change=Change(
+                self._seen + 1,
+                tuple(a.member for a in assignments) + tuple(r.member for r in assigned.refreshed),
+                tuple(
+                    {a.group for a in assignments}
+                    | set(assigned.merged)
+                    | set(assigned.merged.values())
+                ),
+                tuple(sorted(assigned.merged.items())),
+            ),
             merged=dict(assigned.merged),
             refreshed=[
                 {"member": r.member, **_fingerprint_values(r.fingerprint, r.furniture)}
@@ -430,18 +475,21 @@ class Engine:
     def delete(self, article_id: str) -> None:
         """Take an article down: out of the store, copy detection and the index; the group's
         canonical moves to the next member, and an emptied group or story is removed."""
-        with self._lock:
+        with self._lock, self._writes.held():
             self._recover()
+            self._catch_up()
+            seq = self._seen + 1
             try:
-                removed = take_down(self.store, article_id, self._next_vector, self._own_key)
+                removed = take_down(self.store, article_id, self._next_vector, self._own_key, seq)
+            except IntegrityError as exc:
+                self._failed("takedown")
+                raise Recovering(self._backoff) from exc
             except BaseException:
                 self._failed("takedown")
                 raise
             if removed is None:
                 raise NotFound(f"no article '{article_id}'")
-            if self._journaling:
-                self._written_members.append(removed.member)
-                self._written_groups.append(removed.group)
+            self._seen = seq
             self._stream.forget_member(removed.member)
             if removed.emptied:
                 self._stream.stories.forget(removed.group)
@@ -456,6 +504,7 @@ class Engine:
         item = item_of(article, self.config)
         assert item.page is not None
         with self._lock:
+            self._catch_up()
             copy, decision = self._stream.probe(item, self._counts)
             story_of = self._stream.stories.story_of
             copy_story = story_of.get(copy.group) if copy is not None else None

@@ -3,6 +3,7 @@ for unit tests of the assignment logic."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 import zlib
@@ -58,13 +59,9 @@ def _admin():  # type: ignore[no-untyped-def]
     return sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The same tests against every store backend; PostgreSQL gets a new database each test,
-    dropped afterwards, or a skip saying why there is no server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
+@contextlib.contextmanager
+def _fresh_postgres() -> Iterator[str]:
+    """A new PostgreSQL database, dropped afterwards, or a skip saying why there is no server."""
     import sqlalchemy as sa
 
     name = f"newsdedup_test_{uuid.uuid4().hex[:12]}"
@@ -81,3 +78,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same tests against every store backend; PostgreSQL gets a new database each test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    with _fresh_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new PostgreSQL database for a test of several processes on one store."""
+    with _fresh_postgres() as url:
+        yield url

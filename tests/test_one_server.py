@@ -1,6 +1,5 @@
-"""One serving process per store: copy detection and the story index live in the serving
-process's memory, so a second process on the same store would open its own groups for
-the same texts. It is refused, with a message that says why."""
+"""One serving process per SQLite store: a second is refused, with a message that says why
+and names PostgreSQL (where several serve one store: ``tests/test_workers.py``)."""
 
 from __future__ import annotations
 
@@ -17,14 +16,15 @@ from service.store.lock import StoreBusy
 from tests.server import free_port, serve, wait_ready
 
 
-def test_a_second_app_on_one_store_is_refused_until_the_first_stops(
-    tmp_path: Path, database_url: str, model: Embedder
+def test_a_second_app_on_one_sqlite_store_is_refused_until_the_first_stops(
+    tmp_path: Path, model: Embedder
 ) -> None:
+    database_url = f"sqlite:///{tmp_path / 'store.db'}"
     settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
     other = Settings(data_dir=tmp_path / "other", database_url=database_url)
     with TestClient(create_app(settings, model)) as first:
         assert first.get("/readyz").status_code == 200
-        with pytest.raises(StoreBusy, match="one"), TestClient(create_app(other, model)):
+        with pytest.raises(StoreBusy, match="PostgreSQL"), TestClient(create_app(other, model)):
             pass
         assert first.get("/readyz").status_code == 200
     with TestClient(create_app(other, model)) as again:

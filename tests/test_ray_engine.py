@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from service.config import StoryRules
 from service.embedder import Embedder
 from service.reindex import Reindex
 from service.settings import Settings
+from tests.planted import planted_events
 from tests.test_story_partition import _window
 
 ray = pytest.importorskip(
@@ -71,42 +70,8 @@ def test_the_story_step_on_ray_is_the_in_process_one(cluster: RayRunner) -> None
     assert len(set(local.tolist())) < len(local) / 2  # stories of several groups were found
 
 
-SYLLABLES = ["ka", "lor", "men", "tiv", "dra", "sol", "pen", "mur", "vek", "tho", "rin", "bal"]
-
-
 def _planted() -> list[dict[str, object]]:
-    """Thirty events told in made-up words (no two share a sentence): each an original
-    report and a wire copy of it (a dateline, the last sentence cut); every other event
-    also an independent write-up (each sentence's words in another order: another text,
-    the same story). 75 pages, 45 groups."""
-    rng = random.Random(11)
-    words = sorted({"".join(rng.choices(SYLLABLES, k=rng.randint(2, 3))) for _ in range(900)})
-    now = datetime.now(UTC).replace(microsecond=0)
-    rows: list[dict[str, object]] = []
-    for n in range(30):
-        sentences = [rng.sample(words, 12) for _ in range(6)]
-        title = " ".join(rng.sample(words, 6)).capitalize()
-        day = (now - timedelta(days=n % 20 + 1)).isoformat()
-
-        def text(lines: list[list[str]]) -> str:
-            return " ".join(" ".join(line).capitalize() + "." for line in lines)
-
-        rows.append({"id": f"o{n}", "title": title, "text": text(sentences), "published_at": day})
-        rows.append(
-            {
-                "id": f"c{n}",
-                "title": title,
-                "text": "PORT KAVEL (Wire) -- " + text(sentences[:-1]),
-                "published_at": day,
-                "source": "wire.example",
-            }
-        )
-        if n % 2 == 0:
-            shuffled = [rng.sample(line, len(line)) for line in sentences]
-            rows.append(
-                {"id": f"w{n}", "title": title, "text": text(shuffled), "published_at": day}
-            )
-    return rows
+    return planted_events(30, seed=11)
 
 
 def _reindexed(settings: Settings, model: Embedder, runner: Runner) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from service.metrics import Metrics
 from service.queries import KeywordBackground, Missing, Reader
 from service.settings import Settings
 from service.store import Store, StoreUnavailable, connect
-from service.store.lock import StoreBusy, serve_lock, settle_interrupted_runs
+from service.store.lock import StoreBusy, WriteBusy, serve_lock, settle_interrupted_runs
 from service.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
                 finally:
                     watcher.cancel()
                     app.state.engine.snapshot()
+                    app.state.engine.close()
                     app.state.engine = app.state.reader = None
         except StoreBusy as exc:
             log.error(str(exc))
@@ -118,7 +119,8 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         )
 
     @app.exception_handler(Recovering)
-    async def recovering(_request: Request, exc: Recovering) -> JSONResponse:
+    @app.exception_handler(WriteBusy)
+    async def recovering(_request: Request, exc: Recovering | WriteBusy) -> JSONResponse:
         return JSONResponse(
             status_code=503,
             headers={"Retry-After": str(max(1, round(exc.seconds)))},

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.store.core import Store, dialect_of
+from service.store.feed import Change, record
 from service.store.schema import (
     ArticleRow,
     BlockGroupRow,
@@ -121,6 +122,7 @@ class IngestBatch:
     articles: list[dict[str, Any]] = field(default_factory=list)
     blocks: set[tuple[int, int]] = field(default_factory=set)
     site_blocks: set[tuple[int, int, int]] = field(default_factory=set)
+    change: Change | None = None  # the change feed's row for it
 
 
 def insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> None:
@@ -134,6 +136,9 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
     """One ingest, in one transaction."""
     stamp = now()
     with store.session() as s:
+        if batch.change is not None:  # first: a write that missed another fails here, whole
+            record(s, batch.change)
+            s.flush()
         for story in batch.stories:
             s.add(StoryRow(id=story, created_at=stamp))
         s.flush()
@@ -243,17 +248,24 @@ OwnKey = Callable[[ArticleRow], "str | None"]
 
 
 def take_down(
-    store: Store, article_id: str, next_vector: NextVector, own_key: OwnKey
+    store: Store,
+    article_id: str,
+    next_vector: NextVector,
+    own_key: OwnKey,
+    seq: int | None = None,
 ) -> TakenDown | None:
     """Remove an article in one transaction; an emptied group (and story) goes with it. When
     the group's vector may have heard the article (it was the group's first member, or the
     vector was not made from the first member alone: a reindex made it from the group's
     voices), ``next_vector(next first member)`` gives the group's new (vector, version,
-    key). None when there is no such article."""
+    key). None when there is no such article. ``seq``: its number in the change feed."""
     with store.session() as s:
         row = s.get(ArticleRow, article_id)
         if row is None:
             return None
+        if seq is not None:
+            record(s, Change(seq, (row.member,), (row.group_id,)))
+            s.flush()
         query = (
             select(ArticleRow)
             .where(ArticleRow.group_id == row.group_id)

@@ -128,6 +128,18 @@ class BlockSiteRow(Base):
     group_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
+class ChangeRow(Base):
+    """One write of the live service (a batch, a takedown), in commit order: what every
+    serving process replays into its in-memory state before it next uses it."""
+
+    __tablename__ = "changes"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    members: Mapped[list[int]] = mapped_column(JSON)  # written or taken down
+    groups: Mapped[list[int]] = mapped_column(JSON)  # opened, grown, emptied or revectored
+    merges: Mapped[list[list[int]]] = mapped_column(JSON)  # [old, survivor] pairs
+
+
 def utc(value: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; every time we hand out is UTC-aware."""
     if value is None:
