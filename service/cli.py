@@ -117,7 +117,25 @@ def _serve(settings: Settings) -> int:
             super().handle_exit(sig, frame)
             self._captured_signals.clear()
 
+    if settings.workers > 1 and not settings.store_url.startswith("postgresql"):
+        print(
+            f"error: --workers {settings.workers} needs PostgreSQL: SQLite serves one process. "
+            "Set NEWSDEDUP_DATABASE_URL=postgresql+psycopg://..., or serve one worker.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     configure()
+    if settings.workers > 1:  # each worker builds its app from the environment
+        uvicorn.run(
+            "service.api.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_config=None,
+            timeout_graceful_shutdown=30,
+        )
+        return 0
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -184,6 +202,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="the address to listen on (overrides NEWSDEDUP_HOST)")
     serve.add_argument("--port", type=int, help="the port to listen on (overrides NEWSDEDUP_PORT)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="API processes to run on the one port (overrides NEWSDEDUP_WORKERS; default 1); "
+        "more than one needs PostgreSQL",
+    )
     reindex = commands.add_parser(
         "reindex",
         help="re-embed stale vectors, rebuild the index, re-cluster, swap (the nightly job)",
@@ -213,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         if args.command == "serve":
-            given = {"host": args.host, "port": args.port}
+            given = {"host": args.host, "port": args.port, "workers": args.workers}
             try:
                 settings = Settings(**{k: v for k, v in given.items() if v is not None})
             except ValidationError as exc:

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="API processes `newsdedup serve` runs; more than one needs PostgreSQL.",
+    )
     api_key: str | None = Field(None, description="When set, writes need this key.")
     cors_origins: tuple[str, ...] = Field(
         (), description="Origins a browser may call the API from (JSON list); none by default."

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -18,13 +19,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(data: Path, port: int, **settings: str) -> subprocess.Popen[bytes]:
-    """Start the service with its data under ``data`` and extra NEWSDEDUP_* settings."""
+def serve(
+    data: Path, port: int, options: Sequence[str] = (), **settings: str
+) -> subprocess.Popen[bytes]:
+    """Start the service with its data under ``data``, extra command-line ``options`` and
+    extra NEWSDEDUP_* settings."""
     extra = {f"NEWSDEDUP_{k.upper()}": v for k, v in settings.items()}
     env = {k: v for k, v in os.environ.items() if k != "NEWSDEDUP_DATABASE_URL"}
     env.update(NEWSDEDUP_DATA_DIR=str(data), NEWSDEDUP_PORT="1", **extra)
     return subprocess.Popen(  # the address as options, over the environment's
-        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "service.cli", "serve"),
+            *("--host", "127.0.0.1", "--port", str(port), *options),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(data / f"serve-{port}.log", "ab"),

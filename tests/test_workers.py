@@ -180,3 +180,39 @@ def test_a_killed_process_loses_nothing_it_acknowledged(
             original = acknowledged["o" + str(row["id"])[1:]]
             assert got["duplicate_group"] == original["duplicate_group"]
     assert failures == []
+
+
+def test_serve_runs_workers_that_share_one_store(tmp_path: Path, postgres_url: str) -> None:
+    """``newsdedup serve --workers 2``: two processes on one port; copies of one text posted
+    at once by many clients land in one group."""
+    data = tmp_path / "data"
+    data.mkdir()
+    port = free_port()
+    proc = serve(data, port, ["--workers", "2"], database_url=postgres_url)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, proc)
+        row = planted_events(1, seed=3)[0]
+
+        def post(n: int) -> dict[str, Any]:
+            with httpx.Client(base_url=base, timeout=120) as client:
+                return _post(client, [{**row, "id": f"copy-{n}"}])[0]
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(post, range(16)))
+        assert len({a["duplicate_group"] for a in answers}) == 1
+        assert sum(not a["is_duplicate"] for a in answers) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    said = (data / f"serve-{port}.log").read_text()
+    assert said.count("Started server process") == 2
+
+
+def test_workers_on_sqlite_are_refused_naming_postgresql(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    proc = serve(data, free_port(), ["--workers", "2"])
+    assert proc.wait(timeout=60) == 2
+    said = next(data.glob("serve-*.log")).read_text()
+    assert "needs PostgreSQL" in said and "SQLite serves one process" in said

@@ -135,3 +135,12 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         )
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of ``newsdedup serve --workers N``'s processes, its settings read
+    from the environment as the command's were."""
+    from service.logs import configure
+
+    configure()
+    return create_app(Settings())
