@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy.exc import IntegrityError
 
 from index.snapshot import load_snapshot, save_snapshot
 from index.vector_index import FaissIndex, build_index, plan_for
@@ -58,7 +57,7 @@ from service.store import (
     utc,
     vector_bytes,
 )
-from service.store.feed import Change
+from service.store.feed import Change, FeedConflict
 from service.store.ingest import IngestBatch, NewGroup, StoreCounts, take_down, write_batch
 from service.store.lock import WriteLock
 from service.stories import Near
@@ -356,7 +355,7 @@ class Engine:
             self.stats.embedded += self._stream.embedded - embedded
             batch = self._batch(items, articles, assigned)
             write_batch(self.store, batch)
-        except IntegrityError as exc:  # another process wrote beside this one: rebuild
+        except FeedConflict as exc:  # another process wrote beside this one: rebuild
             self._failed("ingest")
             raise Recovering(self._backoff) from exc
         except BaseException:
@@ -481,7 +480,7 @@ class Engine:
             seq = self._seen + 1
             try:
                 removed = take_down(self.store, article_id, self._next_vector, self._own_key, seq)
-            except IntegrityError as exc:
+            except FeedConflict as exc:
                 self._failed("takedown")
                 raise Recovering(self._backoff) from exc
             except BaseException:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.store.core import Store
@@ -33,8 +34,13 @@ class Change:
     merges: tuple[tuple[int, int], ...] = field(default=())
 
 
+class FeedConflict(RuntimeError):
+    """Another writer took this change's number: the write saw a state already gone."""
+
+
 def record(session: Session, change: Change) -> None:
-    """Add the change to the write's transaction; now and then drop rows past ``KEEP``."""
+    """Add the change to the write's transaction (flushed at once: a taken number fails the
+    write before anything else is written); now and then drop rows past ``KEEP``."""
     stamp = now()
     session.add(
         ChangeRow(
@@ -45,6 +51,12 @@ def record(session: Session, change: Change) -> None:
             merges=[list(pair) for pair in change.merges],
         )
     )
+    try:
+        session.flush()
+    except IntegrityError:
+        raise FeedConflict(
+            f"change {change.seq} was written by another process; this write is refused"
+        ) from None
     if change.seq % 1000 == 0:
         session.execute(delete(ChangeRow).where(ChangeRow.at < stamp - KEEP))
 

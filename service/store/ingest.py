@@ -138,7 +138,6 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
     with store.session() as s:
         if batch.change is not None:  # first: a write that missed another fails here, whole
             record(s, batch.change)
-            s.flush()
         for story in batch.stories:
             s.add(StoryRow(id=story, created_at=stamp))
         s.flush()
@@ -265,7 +264,6 @@ def take_down(
             return None
         if seq is not None:
             record(s, Change(seq, (row.member,), (row.group_id,)))
-            s.flush()
         query = (
             select(ArticleRow)
             .where(ArticleRow.group_id == row.group_id)

@@ -127,8 +127,10 @@ class WriteLock:
         return self._conn
 
     def _drop(self) -> None:
+        """Close the connection for good (not back to the pool: it may hold the lock)."""
         if self._conn is not None:
             with contextlib.suppress(Exception):
+                self._conn.invalidate()
                 self._conn.close()
         self._conn = None
 
