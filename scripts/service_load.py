@@ -2,13 +2,15 @@
 
     python scripts/service_load.py latency --stored 10000 100000
     python scripts/service_load.py soak --duration 300
+    python scripts/service_load.py memory ../shared/data --articles 5000
 
 ``latency`` seeds a store with N articles (scripts/service_seed.py), starts ``newsdedup
 serve`` on it, and times POST /v1/articles with one new article (p50/p95/p99), the
 server's own assign time (model included) per article from /metrics, POST /v1/match with
 a new text and with a copy of a stored one (nothing stored; its ratio to the ingest of one
 article, measured in the same run, is the figure that survives a noisy machine), and
-throughput with batches of 32. ``soak`` runs a mixed load (new articles, copies, reads) for a while and
+throughput with batches of 32. ``memory`` posts real articles and reports the server's RSS
+growth per stored article. ``soak`` runs a mixed load (new articles, copies, reads) for a while and
 reports the error count and the server's memory over time.
 """
 
@@ -240,6 +242,39 @@ async def soak(duration: float, stored: int) -> None:
     )
 
 
+def memory(data_dir: Path, articles: int, warmup: int, seed_: int) -> None:
+    """RSS growth per stored article through the API, on real texts: the dev feed
+    (scripts/syndicate.py) posted in batches of 32 to a fresh server; RSS is read after a
+    warm-up (the model's first runs, caches filling) and at the end."""
+    from paths_eval import as_json
+    from syndicate import dev_feed
+
+    made = dev_feed(data_dir, seed_, articles)
+    rows = [as_json(a) for a in made.articles]
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, base = start_server(Path(tmp))
+        try:
+            with httpx.Client(base_url=base, timeout=300) as client:
+
+                def post(part: list[dict[str, object]]) -> None:
+                    for start in range(0, len(part), 32):
+                        client.post(
+                            "/v1/articles", json=part[start : start + 32]
+                        ).raise_for_status()
+
+                post(rows[:warmup])
+                before = rss_mib(proc.pid)
+                post(rows[warmup:])
+                after = rss_mib(proc.pid)
+        finally:
+            stop_server(proc)
+    grown = len(rows) - warmup
+    print(
+        f"{grown} real articles after a warm-up of {warmup}: server RSS {before:.0f} -> "
+        f"{after:.0f} MiB, {(after - before) * 1024 / grown:.1f} KiB per stored article"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -252,8 +287,15 @@ def main() -> None:
     soak_parser = sub.add_parser("soak")
     soak_parser.add_argument("--duration", type=float, default=300)
     soak_parser.add_argument("--stored", type=int, default=10_000)
+    mem = sub.add_parser("memory")
+    mem.add_argument("data_dir", type=Path, help="the labelled data (../shared/data)")
+    mem.add_argument("--articles", type=int, default=5000)
+    mem.add_argument("--warmup", type=int, default=500)
+    mem.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    if args.mode == "latency":
+    if args.mode == "memory":
+        memory(args.data_dir, args.articles, args.warmup, args.seed)
+    elif args.mode == "latency":
         for stored in args.stored:
             latency(stored, args.requests, args.batches)
     else:

@@ -19,9 +19,10 @@ One rule decides whether two pages are copies of one text, for the batch compone
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 
@@ -57,6 +58,14 @@ def headline_of(title: str | None, sketch: Sketch, shingle_words: int) -> Headli
     present = np.zeros(len(shingles), dtype=bool)
     present[np.searchsorted(shingles, chosen[in_sorted(chosen, shingles)])] = True
     return Headline(key, shingles, 2 * int(np.count_nonzero(present)) >= len(shingles))
+
+
+def quotable_headline(title: str | None, shingle_words: int) -> Headline:
+    """A stored page's headline as the headline index holds it (only quotable ones are)."""
+    words = words_of(title or "")
+    if not words:
+        return NO_HEADLINE
+    return Headline(key_hash(" ".join(words)), block_shingles(words, shingle_words), False)
 
 
 def _shared_share(a: np.ndarray, b: np.ndarray) -> float:
@@ -209,14 +218,43 @@ def quoting(page: CopyView, other: CopyView, test: CopyTest) -> np.ndarray:
     return quoted_blocks(page.sketch, ~page.kept, {0: blocks}, {0: other.shingles}, test)
 
 
+class StoredHeadlines(Protocol):
+    """The headlines of the pages already stored (the live service's store)."""
+
+    def owners(
+        self, heads: Sequence[int], keys: Sequence[int]
+    ) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+        """Stored pages whose indexed headline holds one of these shingles, and those whose
+        headline line is one of these block keys."""
+        ...
+
+    def lines(self, owners: Sequence[int]) -> dict[int, Headline]: ...
+
+    def texts(self, owners: Sequence[int]) -> dict[int, np.ndarray]:
+        """The shingles each page is compared on."""
+        ...
+
+
+def indexed(line: Headline) -> bool:
+    """Whether a headline is one list entries elsewhere can quote (not cut from its page)."""
+    return not line.own and line.key != 0
+
+
 class Headlines:
     """The headlines of a corpus (or of the pages stored so far), to find the list entries
-    of a page that quote other pages ("most read", "related", "trending")."""
+    of a page that quote other pages ("most read", "related", "trending"). The live service
+    keeps here only the pages of the batch being placed; the stored ones are asked of
+    ``stored``."""
 
-    def __init__(self, text_of: Callable[[int], np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        text_of: Callable[[int], np.ndarray] | None = None,
+        stored: StoredHeadlines | None = None,
+    ) -> None:
         """``text_of``: a page's shingles by owner, where they can be made again when asked
         (a corpus run's sketches) rather than kept beside every headline."""
         self._text_of = text_of
+        self._stored = stored
         self._owners: dict[int, list[int]] = {}
         self._by_key: dict[int, list[int]] = {}
         self._lines: dict[int, Headline] = {}
@@ -225,7 +263,7 @@ class Headlines:
     def add(self, owner: int, line: Headline, text: np.ndarray | None = None) -> None:
         """Index the headline of page ``owner`` (its ``text``: the page's shingles, unless
         ``text_of`` makes them)."""
-        if line.own or line.key == 0:
+        if not indexed(line):
             return
         self._lines[owner] = line
         if self._text_of is None:
@@ -252,9 +290,50 @@ class Headlines:
             if not owners:
                 self._owners.pop(shingle, None)
 
+    def settle(self) -> None:
+        """The pages added so far are stored now (or their write failed): forget them here."""
+        if self._stored is not None:
+            for table in (self._owners, self._by_key, self._lines, self._texts):
+                table.clear()
+
     def text(self, owner: int) -> np.ndarray:
         """The shingles a headline's page was indexed with."""
-        return self._text_of(owner) if self._text_of is not None else self._texts[owner]
+        return self.texts([owner])[owner]
+
+    def texts(self, owners: Sequence[int]) -> dict[int, np.ndarray]:
+        if self._text_of is not None:
+            return {o: self._text_of(o) for o in owners}
+        out = {o: self._texts[o] for o in owners if o in self._texts}
+        missing = [o for o in owners if o not in out]
+        if missing and self._stored is not None:
+            out.update(self._stored.texts(missing))
+        return out
+
+    def _found(self, sketch: Sketch) -> tuple[set[int], dict[int, list[int]], dict[int, Headline]]:
+        """The pages whose headline holds one of the page's block openings, those whose
+        headline line is one of its blocks (with those blocks), and their headlines."""
+        heads = sorted(set(sketch.heads.tolist()))
+        keys = sketch.keys.tolist()
+        by_head: list[dict[int, list[int]]] = [self._owners]
+        by_key: list[dict[int, list[int]]] = [self._by_key]
+        if self._stored is not None:
+            on_head, on_key = self._stored.owners(heads, sorted(set(keys)))
+            by_head.append(on_head)
+            by_key.append(on_key)
+        opening: set[int] = set()
+        for table in by_head:
+            for head in heads:
+                opening.update(table.get(head, ()))
+        lines: dict[int, list[int]] = {}
+        for table in by_key:
+            for block, key in enumerate(keys):
+                for other in table.get(key, ()):
+                    lines.setdefault(other, []).append(block)
+        known = dict(self._lines)
+        wanted = [o for o in sorted(opening | set(lines)) if o not in known]
+        if wanted and self._stored is not None:
+            known.update(self._stored.lines(wanted))
+        return opening, lines, known
 
     def candidates(
         self, sketch: Sketch, headline: Headline, owner: int | None = None
@@ -263,17 +342,11 @@ class Headlines:
         the blocks doing so."""
         n = len(sketch)
         out: dict[int, np.ndarray] = {}
-        if not self._lines:
+        if not self._lines and self._stored is None:
             return out
         # An entry opens inside the quoted headline, or is exactly it: look only at the
         # headlines holding one of this page's block openings, or its lines.
-        opening: set[int] = set()
-        for head in set(sketch.heads.tolist()):
-            opening.update(self._owners.get(head, ()))
-        lines: dict[int, list[int]] = {}
-        for block, key in enumerate(sketch.keys.tolist()):
-            for other in self._by_key.get(key, ()):
-                lines.setdefault(other, []).append(block)
+        opening, lines, known = self._found(sketch)
         blocks = _block_of(sketch)
         # The copies of a text under one headline are found by the same entries: the entries
         # are found once per distinct headline, and a mask kept once (a list quoting a wire
@@ -281,8 +354,8 @@ class Headlines:
         by_line: dict[tuple[int, bytes], tuple[np.ndarray, np.ndarray] | None] = {}
         same: dict[bytes, np.ndarray] = {}
         for other in sorted(opening | set(lines)):
-            line = self._lines[other]  # indexed headlines are never the page's own (``add``)
-            if other == owner:
+            line = known.get(other)
+            if other == owner or line is None:  # indexed headlines are never the page's own
                 continue
             shape = (line.key, line.shingles.tobytes())
             if shape not in by_line:
@@ -417,15 +490,54 @@ class CopyMatch:
     exact: bool = False  # the same content hash
 
 
+class StoredCopies(Protocol):
+    """Copy detection's questions about the pages already stored (the live service's store:
+    band keys in an indexed table, each page's sketch read back when it is a candidate)."""
+
+    def with_hash(self, digest: str, besides: Collection[int]) -> int | None:
+        """The first stored page with this content hash, other than ``besides``."""
+        ...
+
+    def sharing(self, keys: Sequence[int]) -> dict[int, set[int]]:
+        """The stored pages with each of these LSH band keys (signed, as stored)."""
+        ...
+
+    def groups(self, members: Collection[int]) -> dict[int, int]: ...
+
+    def members(self, groups: Collection[int]) -> set[int]:
+        """The stored pages with text in these groups."""
+        ...
+
+    def views(self, members: Collection[int]) -> dict[int, tuple[Fingerprint, CopyView]]: ...
+
+
+class StoredPages(StoredCopies, StoredHeadlines, Protocol):
+    """Both questions about the stored pages, as the live service's store answers them."""
+
+
+def page_bands(fp: Fingerprint, rules: CopyRules) -> np.ndarray:
+    """The LSH band keys a page is found by (none for a page without text)."""
+    if fp.words == 0 or len(fp.shingles) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    bands, rows = rules.bands
+    return band_keys(fp.minhash[None, :], bands, rows)[0]
+
+
 class CopyIndex:
     """The pages seen so far, by member, each tagged with its group: an arriving page joins
     the group of its best copy (same content hash, or an LSH candidate the copy relation
     confirms); when its links fall into disjoint regions it keeps only its dominant one,
-    as in the batch."""
+    as in the batch.
 
-    def __init__(self, rules: CopyRules) -> None:
+    With ``stored``, the pages already stored are asked of it, and this keeps only what
+    the batch being placed changed (its pages, stored pages it compares on less now, group
+    merges) until ``settle``: the store is the one truth several processes share, and a
+    few KiB per stored page is all a process holds."""
+
+    def __init__(self, rules: CopyRules, stored: StoredCopies | None = None) -> None:
         self._rules = rules
         self._relation = CopyRelation(rules)
+        self._stored = stored
         self._buckets: dict[int, set[int]] = {}
         self._keys: dict[int, np.ndarray] = {}
         self._by_hash: dict[str, int] = {}
@@ -433,35 +545,85 @@ class CopyIndex:
         self._views: dict[int, CopyView] = {}
         self._group: dict[int, int] = {}
         self._members: dict[int, set[int]] = {}
+        self._shadowed: set[int] = set()  # stored pages whose stored entry is out of date
+        self._merged: dict[int, int] = {}  # groups joined into others since the last settle
+        self._hashes: dict[str, int | None] = {}  # the store's answers to with_hash meanwhile
+        self._sharing: dict[int, frozenset[int]] = {}  # and to sharing, per band key
 
-    def __len__(self) -> int:
-        return len(self._group)
-
-    def __contains__(self, member: object) -> bool:
-        return member in self._group
+    def settle(self) -> None:
+        """What this held is stored now (or its write failed): ask the store again."""
+        if self._stored is None:
+            return
+        for table in (self._buckets, self._keys, self._by_hash, self._hash_of, self._views):
+            table.clear()
+        self._group.clear()
+        self._members.clear()
+        self._shadowed.clear()
+        self._merged.clear()
+        self._hashes.clear()
+        self._sharing.clear()
 
     def _band_keys(self, fp: Fingerprint) -> np.ndarray:
-        bands, rows = self._rules.bands
-        return band_keys(fp.minhash[None, :], bands, rows)[0]
+        return page_bands(fp, self._rules)
 
     def _candidates(self, keys: np.ndarray) -> set[int]:
-        """The stored pages sharing an LSH band key with these."""
+        """The pages sharing an LSH band key with these."""
         found: set[int] = set()
         for key in keys.tolist():
             found |= self._buckets.get(key, set())
+        if self._stored is not None:
+            signed = keys.view(np.int64).tolist()
+            asked = [k for k in signed if k not in self._sharing]
+            if asked:
+                by_key = self._stored.sharing(asked)
+                for key in asked:
+                    self._sharing[key] = frozenset(by_key.get(key, ()))
+            stored: set[int] = set()
+            for key in signed:
+                stored |= self._sharing[key]
+            found |= stored - self._shadowed
         return found
+
+    def _survivor(self, group: int) -> int:
+        while group in self._merged:
+            group = self._merged[group]
+        return group
+
+    def _groups(self, members: Collection[int]) -> dict[int, int]:
+        out = {m: self._group[m] for m in members if m in self._group}
+        rest = [m for m in members if m not in out]
+        if rest and self._stored is not None:
+            stored = self._stored.groups(rest)
+            out.update({m: self._survivor(g) for m, g in stored.items()})
+        return out
+
+    def _fetch(self, members: Collection[int]) -> dict[int, CopyView]:
+        """The views of these pages (those this holds, the rest from the store)."""
+        out = {m: self._views[m] for m in members if m in self._views}
+        rest = [m for m in members if m not in out]
+        if rest and self._stored is not None:
+            out.update({m: view for m, (_, view) in self._stored.views(rest).items()})
+        return out
 
     def match(self, fp: Fingerprint, view: CopyView) -> CopyMatch | None:
         """The best stored copy of the page, or None when it is a new text."""
         if fp.words == 0 or len(fp.shingles) == 0:
             return None
-        exact = self._by_hash.get(fp.content_hash)
+        exact = None
+        if self._stored is not None:  # stored pages came first
+            digest = fp.content_hash
+            if digest not in self._hashes:
+                self._hashes[digest] = self._stored.with_hash(digest, self._shadowed)
+            exact = self._hashes[digest]
+        if exact is None:
+            exact = self._by_hash.get(fp.content_hash)
         if exact is not None:
-            return CopyMatch(self._group[exact], exact, 1.0, exact=True)
-        found = self._candidates(self._band_keys(fp))
+            return CopyMatch(self.group_of(exact), exact, 1.0, exact=True)
+        found = sorted(self._candidates(self._band_keys(fp)))
+        views = self._fetch(found)
         linked: list[tuple[int, float]] = []
-        for member in sorted(found):
-            ok, score = self._relation.link(view, self._views[member])
+        for member in found:
+            ok, score = self._relation.link(view, views[member])
             if ok:
                 linked.append((member, score))
         if not linked:
@@ -469,14 +631,15 @@ class CopyIndex:
         kept = [
             linked[i]
             for i in kept_links(
-                fp.shingles, [self._views[m].shingles for m, _ in linked], [m for m, _ in linked]
+                fp.shingles, [views[m].shingles for m, _ in linked], [m for m, _ in linked]
             )
         ]
         best = max(kept, key=lambda item: (item[1], -item[0]), default=None)
         if best is None:
             return None
-        group = self._group[best[0]]
-        bridged = frozenset(self._group[m] for m, _ in kept) - {group}
+        groups = self._groups([m for m, _ in kept])
+        group = groups[best[0]]
+        bridged = frozenset(groups[m] for m, _ in kept) - {group}
         return CopyMatch(group, best[0], best[1], bridged)
 
     def rematch(self, member: int) -> set[int]:
@@ -484,20 +647,29 @@ class CopyIndex:
         joins groups that were decided apart, so list entries, where templates quote other
         articles, are no evidence for it, and neither is a page without a site, whose
         outlet's template nothing tells apart from its story."""
-        view = self._views.get(member)
+        view = self._fetch([member]).get(member)
         if view is None or view.site is None:
             return set()
-        group = self._group[member]
-        found = self._candidates(self._keys[member])
+        group = self.group_of(member)
+        found = sorted(self._candidates(self._keys_of(member)) - {member})
+        views = self._fetch(found)
         linked: list[tuple[int, np.ndarray]] = []
-        for other in sorted(found - {member}):
-            theirs = self._views[other]
+        for other in found:
+            theirs = views[other]
             if theirs.site is not None and self._relation.link(view, theirs, lists=False)[0]:
                 linked.append((other, _unlisted(theirs)))
         # links into its own group count too: a page whose story ties it to its group and
         # whose template ties it elsewhere keeps only the dominant region, as on arrival
         kept = kept_links(_unlisted(view), [s for _, s in linked], [m for m, _ in linked])
-        return {self._group[linked[i][0]] for i in kept} - {group}
+        groups = self._groups([linked[i][0] for i in kept])
+        return set(groups.values()) - {group}
+
+    def _keys_of(self, member: int) -> np.ndarray:
+        if member in self._keys:
+            return self._keys[member]
+        assert self._stored is not None, f"member {member} is not held"
+        fp, _ = self._stored.views([member])[member]
+        return self._band_keys(fp)
 
     def add(self, member: int, group: int, fp: Fingerprint, view: CopyView) -> None:
         """Record a page as member ``member`` of ``group``; an empty text is never matched."""
@@ -515,6 +687,9 @@ class CopyIndex:
 
     def remove(self, member: int) -> None:
         """Forget a member; its group lives on in its other members."""
+        if self._stored is not None:
+            self._shadowed.add(member)
+            self._hashes.clear()
         group = self._group.pop(member, None)
         if group is not None:
             self._members.get(group, set()).discard(member)
@@ -533,22 +708,29 @@ class CopyIndex:
 
     def merge(self, old: int, survivor: int) -> None:
         """Group ``old`` joined ``survivor``: its members are the survivor's now."""
+        if self._stored is not None:
+            self._merged[old] = survivor
         for member in self._members.pop(old, set()):
             self._group[member] = survivor
             self._members.setdefault(survivor, set()).add(member)
 
     def group_of(self, member: int) -> int:
-        return self._group[member]
+        return self._groups([member])[member]
 
     def members_of(self, groups: set[int]) -> list[int]:
         """The pages kept for copy detection in these groups."""
-        return sorted(m for g in groups for m in self._members.get(g, ()) if m in self._views)
+        held = {m for g in groups for m in self._members.get(g, ()) if m in self._views}
+        if self._stored is not None:
+            joined = set(groups) | {old for old in self._merged if self._survivor(old) in groups}
+            stored = self._stored.members(joined) - self._shadowed - set(self._group)
+            held |= stored
+        return sorted(held)
 
     def view(self, member: int) -> CopyView:
-        return self._views[member]
+        return self._fetch([member])[member]
 
     def update(self, member: int, fp: Fingerprint, view: CopyView) -> None:
         """A stored page is compared on less now (furniture learned since it arrived)."""
-        group = self._group[member]
+        group = self.group_of(member)
         self.remove(member)
         self.add(member, group, fp, view)

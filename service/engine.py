@@ -28,10 +28,10 @@ from index.vector_index import FaissIndex, build_index, plan_for
 from service.answer import ArticleAnswer, CopyOfOut, Evidence, FlagOut, MatchOut, StoryNearOut
 from service.article import Article
 from service.canonical import Candidate
-from service.copies import CopyView, headline_of
 from service.embedding import Embedder
-from service.furniture import site_key, site_of
+from service.furniture import site_of
 from service.items import Item, item_of
+from service.page_store import PageStore, furniture_of, page_terms, stored_view
 from service.pipeline import (
     Assigned,
     Assignment,
@@ -49,11 +49,10 @@ from service.settings import PREPARATION_VERSION, Settings
 from service.sketch import Fingerprint, Sketch
 from service.store import (
     ArticleRow,
-    MemberRow,
     Store,
     array_bytes,
-    array_of,
     feed,
+    pages,
     utc,
     vector_bytes,
 )
@@ -90,6 +89,7 @@ class _State:
 
     stream: Stream
     index: FaissIndex
+    pages: PageStore
     version: int
     mark: int  # the last change in the feed before the build read the store
 
@@ -109,12 +109,6 @@ def _span(first: datetime | None, last: datetime | None) -> tuple[datetime, date
     return (a, b) if a is not None and b is not None else None
 
 
-def furniture_of(blob: bytes | None, blocks: int) -> np.ndarray:
-    """A stored furniture mask (none stored, or for another preparation: no furniture)."""
-    mask = array_of(blob, np.bool_)
-    return mask if len(mask) == blocks else np.zeros(blocks, dtype=bool)
-
-
 def _fingerprint_values(fp: Fingerprint, furniture: np.ndarray) -> dict[str, Any]:
     """The columns that say what a stored page is compared on."""
     return {
@@ -124,26 +118,6 @@ def _fingerprint_values(fp: Fingerprint, furniture: np.ndarray) -> dict[str, Any
         "minhash": array_bytes(fp.minhash, np.uint32),
         "furniture": array_bytes(furniture, np.bool_),
     }
-
-
-def stored_view(row: MemberRow, shingle_words: int) -> tuple[Fingerprint, CopyView]:
-    """A stored article as copy detection sees it (an article stored before sketches were
-    kept is one block of its stored shingles)."""
-    shingles = array_of(row.shingles, np.uint32)
-    fp = Fingerprint(row.content_hash, shingles, array_of(row.minhash, np.uint32), row.words)
-    sketch = Sketch.from_bytes(row.sketch) if row.sketch else Sketch.single(shingles, row.words)
-    kept = sketch.kept(furniture_of(row.furniture, len(sketch)))
-    leads = np.flatnonzero((sketch.keys == row.lead_block) & ~sketch.inpage)
-    view = CopyView(
-        sketch,
-        kept,
-        shingles,
-        site_key(row.site),
-        np.zeros(len(sketch), dtype=bool),
-        headline_of(row.title, sketch, shingle_words),
-        int(leads[0]) if row.lead_block is not None and len(leads) else -1,
-    )
-    return fp, view
 
 
 class Engine:
@@ -166,12 +140,32 @@ class Engine:
         self._ids = IdSource(
             store.id_blocks("member"), store.id_blocks("group"), store.id_blocks("story")
         )
+        self._index_stored_pages()
         self.load()
 
     # -- state -----------------------------------------------------------------------
 
     def _snapshot_dir(self, version: int) -> Path:
         return self.settings.index_dir / f"v{version}"
+
+    def _index_stored_pages(self, chunk: int = 5000) -> None:
+        """A store written before the copy index: give every stored page its band keys and
+        headline terms, once (in chunks, under the write lock; a crash part-way resumes)."""
+        if self.store.get_meta("copy_index") == "1":
+            return
+        words = self.config.copies.shingle_words
+        with self._writes.held():
+            last, done = 0, 0
+            while rows := pages.unindexed(self.store, last, chunk):
+                terms = []
+                for row in rows:
+                    fp, view = stored_view(row, words)
+                    terms.append(page_terms(row.member, fp, view.headline, self.config.copies))
+                pages.write_terms(self.store, terms)
+                last, done = rows[-1].member, done + len(rows)
+            self.store.set_meta("copy_index", "1")
+        if done:
+            log.info("indexed the stored pages for copy detection", extra={"pages": done})
 
     def load(self) -> None:
         """Rebuild the in-memory state from the store (at start, and after a failed write)."""
@@ -201,12 +195,12 @@ class Engine:
         mark = feed.latest(self.store)
         version = self.store.index_version()
         index = self._load_index(version)
-        stream = Stream(self.config, self.embedder, self.settings.vector_version, index, self._ids)
+        pages = PageStore(self.store, self.config.copies)
+        stream = Stream(
+            self.config, self.embedder, self.settings.vector_version, index, self._ids, pages
+        )
         for group, story, first, last in self.store.group_spans():
             stream.stories.restore(group, story, _span(first, last))
-        words = self.config.copies.shingle_words
-        for row in self.store.iter_members():
-            stream.restore(row.member, row.group_id, *stored_view(row, words))
         log.info(
             "engine loaded",
             extra={
@@ -215,7 +209,7 @@ class Engine:
                 "seconds": round(time.perf_counter() - started, 2),
             },
         )
-        return _State(stream, index, version, mark)
+        return _State(stream, index, pages, version, mark)
 
     def _install(self, state: _State) -> None:
         """Make ``state`` live, after replaying the changes committed since the build began
@@ -223,10 +217,11 @@ class Engine:
         changes = feed.since(self.store, state.mark)
         if changes and changes[0].seq != state.mark + 1:
             raise RuntimeError("the change feed was pruned past a state being built")
-        self._replay(state.stream, feed.touched(changes))
+        self._replay(state.stream, state.pages, feed.touched(changes))
         self._seen = changes[-1].seq if changes else state.mark
         self._generation += 1
         self._stream, self._index, self._version = state.stream, state.index, state.version
+        self._pages = state.pages
 
     def _catch_up(self) -> None:
         """Replay what other processes wrote since the live state last looked (under the
@@ -238,22 +233,16 @@ class Engine:
             log.warning("the change feed moved past this process; rebuilding from the store")
             self._install(self._build())
             return
-        self._replay(self._stream, feed.touched(changes))
+        self._replay(self._stream, self._pages, feed.touched(changes))
         self._seen = changes[-1].seq
 
-    def _replay(self, stream: Stream, change: Change) -> None:
-        """Bring ``stream`` to the store for what ``change`` touched: its merges, then each
-        member and group read back as it is now (gone: forgotten)."""
+    def _replay(self, stream: Stream, pages: PageStore, change: Change) -> None:
+        """Bring ``stream`` to the store for what ``change`` touched: copy detection asks
+        the store itself (only cached pages are read again); stories take the merges, then
+        each group read back as it is now (gone: forgotten)."""
         for old, survivor in change.merges:
-            stream.merge(old, survivor)
-        members = list(change.members)
-        found = {row.member: row for row in self.store.members_of(members)}
-        words = self.config.copies.shingle_words
-        for member in members:
-            stream.forget_member(member)
-            row = found.get(member)
-            if row is not None:
-                stream.restore(row.member, row.group_id, *stored_view(row, words))
+            stream.stories.merge(old, survivor)
+        pages.forget(change.members)
         groups = list(change.groups)
         spans = {g: (t, _span(a, b)) for g, t, a, b in self.store.group_spans(only=groups)}
         vectors = self.store.group_vectors(groups)
@@ -361,8 +350,11 @@ class Engine:
         except BaseException:
             self._failed("ingest")
             raise
+        finally:
+            self._stream.settle()  # stored now, or failed (and rebuilt before the next write)
         assert batch.change is not None
         self._seen = batch.change.seq
+        self._pages.forget([r.member for r in assigned.refreshed])
         assignments = assigned.assignments
         self.stats.articles += len(items)
         self.stats.copies += sum(a.is_duplicate for a in assignments)
@@ -387,6 +379,16 @@ class Engine:
                 tuple(sorted(assigned.merged.items())),
             ),
             merged=dict(assigned.merged),
+            pages=[
+                *(
+                    page_terms(a.member, a.fingerprint, item.headline, self.config.copies)
+                    for item, a in zip(items, assignments, strict=True)
+                ),
+                *(
+                    page_terms(r.member, r.fingerprint, None, self.config.copies)
+                    for r in assigned.refreshed
+                ),
+            ],
             refreshed=[
                 {"member": r.member, **_fingerprint_values(r.fingerprint, r.furniture)}
                 for r in assigned.refreshed
@@ -490,6 +492,8 @@ class Engine:
                 raise NotFound(f"no article '{article_id}'")
             self._seen = seq
             self._stream.forget_member(removed.member)
+            self._stream.settle()
+            self._pages.forget([removed.member])
             if removed.emptied:
                 self._stream.stories.forget(removed.group)
             elif removed.vector is not None:

@@ -48,6 +48,7 @@ from service.copies import (
     CopyView,
     Headlines,
     Quotations,
+    StoredPages,
     quoted_blocks,
 )
 from service.embedding import Embedder
@@ -694,12 +695,15 @@ class Stream:
         version: str,
         index: VectorIndex | None = None,
         ids: IdSource | None = None,
+        stored: StoredPages | None = None,
     ) -> None:
+        """``stored``: the pages stored before (the live service's store); without it,
+        every page this stream places is held here."""
         self.config = config
         self.embedder = embedder
         self.version = version
-        self.copies = CopyIndex(config.copies)
-        self.headlines = Headlines()
+        self.copies = CopyIndex(config.copies, stored)
+        self.headlines = Headlines(stored=stored)
         self.stories = StoryIndex(
             index if index is not None else FaissIndex(embedder.dim), config.stories
         )
@@ -723,7 +727,7 @@ class Stream:
         rules = self.config.furniture
         sketch = item.sketch
         found = self.headlines.candidates(sketch, item.headline)
-        texts = {other: self.headlines.text(other) for other in found}
+        texts = self.headlines.texts(list(found))
 
         def settle(joins: int | None) -> Decision:
             d = decide(seen, sketch, rules, joins)
@@ -739,13 +743,19 @@ class Stream:
         return self.copies.match(fp, view), decision, fp, view
 
     def probe(self, item: Item, counts: Counts) -> tuple[CopyMatch | None, Decision]:
-        """Where a page would go as a copy, and its furniture, changing nothing."""
-        match, decision, _, _ = self._place(item, _Overlay([item], counts, self.config).seen(item))
+        """Where a page would go as a copy, and its furniture, changing nothing (what it
+        asked of the store is not kept: the store may change before the next question)."""
+        try:
+            seen = _Overlay([item], counts, self.config).seen(item)
+            match, decision, _, _ = self._place(item, seen)
+        finally:
+            self.settle()
         return match, decision
 
     def assign(self, items: Sequence[Item], counts: Counts) -> Assigned:
         """Assign a batch in order; later pages may join groups opened earlier in it, and a
         page that is a copy of several groups joins them into the oldest."""
+        self.settle()  # nothing kept from before: the store answers for every stored page
         overlay = _Overlay(items, counts, self.config)
         placed: list[_Placed] = []
         merged: dict[int, int] = {}
@@ -878,10 +888,11 @@ class Stream:
         self.copies.add(member, group, fp, replace(stored_view(view), lead=lead))
         self.headlines.add(member, item.headline, fp.shingles)
 
-    def restore(self, member: int, group: int, fp: Fingerprint, view: CopyView) -> None:
-        """Put back a stored page (at start, or after a reindex), assigning nothing."""
-        self.copies.add(member, group, fp, view)
-        self.headlines.add(member, view.headline, fp.shingles)
+    def settle(self) -> None:
+        """The pages placed so far are stored now, or their write failed: either way the
+        store answers for them again."""
+        self.copies.settle()
+        self.headlines.settle()
 
     def forget_member(self, member: int) -> None:
         """Take a member out of copy detection and the headlines (a takedown)."""

@@ -35,6 +35,7 @@ from service.copies import headline_of
 from service.embedding import Embedder
 from service.furniture import site_key
 from service.items import Item, item_of
+from service.page_store import page_terms
 from service.pipeline import (
     BatchResult,
     Embedding,
@@ -381,6 +382,10 @@ class Reindex:
                     shingles=array_bytes(fp.shingles, np.uint32),
                     minhash=array_bytes(fp.minhash, np.uint32),
                 )
+            if "minhash" in values or r.member in fresh:  # what it is found by changed
+                headline = items[i].headline if r.member in fresh else None
+                rules = config.pipeline.copies
+                write.pages.append(page_terms(r.member, p.fingerprint, headline, rules))
             if p.is_duplicate != r.is_duplicate or p.similarity != r.similarity:
                 values.update(is_duplicate=p.is_duplicate, similarity=p.similarity)
             evidence = batch_evidence(p.why, article_ids, groups.ids).model_dump(mode="json")

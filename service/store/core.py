@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from sqlalchemy import Float, and_, case, cast, create_engine, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.canonical import Candidate, Origin
@@ -31,6 +31,8 @@ from service.store.schema import (
     vector_of,
 )
 from service.timeline import Rising
+
+CHUNK = 500  # keys per query: well under SQLite's cap on bound parameters
 
 MEMBER_COLUMNS = (
     ArticleRow.member,
@@ -107,6 +109,13 @@ def dialect_of(session: Session) -> Any:
     return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
 
 
+def insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> None:
+    """Add rows that are not there yet, in either dialect."""
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        session.execute(dialect_of(session).insert(table).values(chunk).on_conflict_do_nothing())
+
+
 def connect(url: str) -> Engine:
     """An engine for the URL; SQLite gets WAL and full sync so a kill loses nothing committed."""
     if url.startswith("sqlite"):
@@ -140,6 +149,12 @@ class Store:
         with self._sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A plain connection for the hot path's lookups (no ORM session to begin and end)."""
+        with self.engine.connect() as conn:
+            yield conn
+
     def ping(self) -> None:
         with self.session() as s:
             s.execute(select(1))
@@ -171,6 +186,10 @@ class Store:
         with self.session() as s:
             row = s.get(MetaRow, key)
             return row.value if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.session() as s:
+            s.merge(MetaRow(key=key, value=value))
 
     def index_version(self) -> int:
         return int(self.get_meta("index_version", "0"))

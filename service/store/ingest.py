@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from service.store.core import Store, dialect_of
+from service.store.core import CHUNK, Store, insert_ignore
 from service.store.feed import Change, record
+from service.store.pages import PageTerms, index_pages
 from service.store.schema import (
     ArticleRow,
     BlockGroupRow,
@@ -25,8 +26,6 @@ from service.store.schema import (
     utc,
     vector_bytes,
 )
-
-CHUNK = 500  # keys per query: well under SQLite's cap on bound parameters
 
 Tally = tuple[int, frozenset[int]]
 
@@ -123,13 +122,7 @@ class IngestBatch:
     blocks: set[tuple[int, int]] = field(default_factory=set)
     site_blocks: set[tuple[int, int, int]] = field(default_factory=set)
     change: Change | None = None  # the change feed's row for it
-
-
-def insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> None:
-    """Add rows that are not there yet, in either dialect."""
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        session.execute(dialect_of(session).insert(table).values(chunk).on_conflict_do_nothing())
+    pages: list[PageTerms] = field(default_factory=list)  # new and refreshed pages' terms
 
 
 def write_batch(store: Store, batch: IngestBatch) -> None:
@@ -177,6 +170,9 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
                 .values(**{k: bindparam(f"v_{k}") for k in columns}),
                 [{"m": r["member"], **{f"v_{k}": r[k] for k in columns}} for r in batch.refreshed],
             )
+        refreshed = {r["member"] for r in batch.refreshed}
+        index_pages(s, [p for p in batch.pages if p.member not in refreshed], new=True)
+        index_pages(s, [p for p in batch.pages if p.member in refreshed])
         insert_ignore(
             s, BlockGroupRow, [{"key_hash": k, "group_id": g} for k, g in sorted(batch.blocks)]
         )

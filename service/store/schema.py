@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
 )
@@ -138,6 +139,34 @@ class ChangeRow(Base):
     members: Mapped[list[int]] = mapped_column(JSON)  # written or taken down
     groups: Mapped[list[int]] = mapped_column(JSON)  # opened, grown, emptied or revectored
     merges: Mapped[list[list[int]]] = mapped_column(JSON)  # [old, survivor] pairs
+
+
+class CopyBandRow(Base):
+    """An LSH band key of a stored page's fingerprint: copy detection's candidates."""
+
+    __tablename__ = "copy_bands"
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    member: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("articles.member", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    )
+
+
+class HeadlineTermRow(Base):
+    """A term of a stored page's headline that list entries elsewhere may quote: a shingle
+    of it (kind 0), or its whole line's block key (kind 1)."""
+
+    __tablename__ = "headline_terms"
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    term: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    member: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("articles.member", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    )
 
 
 def utc(value: datetime | None) -> datetime | None:

@@ -13,6 +13,7 @@ from sqlalchemy import Table, bindparam, delete, func, select, update
 
 from service.store.core import Store
 from service.store.ingest import CHUNK, insert_ignore
+from service.store.pages import PageTerms, index_pages
 from service.store.schema import (
     ArticleRow,
     BlockGroupRow,
@@ -150,6 +151,7 @@ class ReindexWrite:
     blocks: set[tuple[int, int]] = field(default_factory=set)
     site_blocks: set[tuple[int, int, int]] = field(default_factory=set)
     meta: dict[str, str] = field(default_factory=dict)
+    pages: list[PageTerms] = field(default_factory=list)  # pages whose terms changed
 
 
 def _executemany(session: Any, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -234,6 +236,7 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
                 .values(**{k: bindparam(f"v_{k}") for k in columns})
             )
             _executemany(s, statement, rows)
+        index_pages(s, w.pages)
         for old, survivor in w.groups_merged.items():
             s.execute(
                 update(ArticleRow).where(ArticleRow.group_id == old).values(group_id=survivor)

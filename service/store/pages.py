@@ -1,0 +1,180 @@
+"""The stored pages as copy detection asks for them: LSH band keys and quotable headline
+terms in indexed tables (rows go with their article: ON DELETE CASCADE), and each page's
+sketch read back only when it is a candidate. Several processes share these answers."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from service.store.core import CHUNK, MEMBER_COLUMNS, MemberRow, Store
+from service.store.schema import ArticleRow, CopyBandRow, HeadlineTermRow
+
+OPENING, LINE = 0, 1  # headline term kinds: one of its shingles, its whole line's key
+
+
+@dataclass(frozen=True)
+class PageTerms:
+    """What a stored page is found by: its band keys (none without text), and, when
+    ``headline`` is set, its quotable headline's shingles and line key (none: not quotable)."""
+
+    member: int
+    bands: Sequence[int]
+    headline: bool = False
+    heads: Sequence[int] = ()
+    line: int | None = None
+
+
+def index_pages(session: Session, pages: Sequence[PageTerms], new: bool = False) -> None:
+    """Write (or rewrite) the terms of these pages, in the caller's transaction (``new``:
+    pages never indexed before, so there is nothing to replace)."""
+    if not new:
+        members = sorted({p.member for p in pages})
+        titled = sorted({p.member for p in pages if p.headline})
+        for start in range(0, len(members), CHUNK):
+            chunk = members[start : start + CHUNK]
+            session.execute(delete(CopyBandRow).where(CopyBandRow.member.in_(chunk)))
+        for start in range(0, len(titled), CHUNK):
+            chunk = titled[start : start + CHUNK]
+            session.execute(delete(HeadlineTermRow).where(HeadlineTermRow.member.in_(chunk)))
+    bands = [{"key": k, "member": p.member} for p in pages for k in sorted(set(p.bands))]
+    if bands:
+        session.execute(insert(CopyBandRow), bands)
+    terms = [
+        {"kind": kind, "term": term, "member": p.member}
+        for p in pages
+        if p.headline
+        for kind, values in ((OPENING, p.heads), (LINE, [] if p.line is None else [p.line]))
+        for term in sorted(set(values))
+    ]
+    if terms:
+        session.execute(insert(HeadlineTermRow), terms)
+
+
+WITH_TEXT: ColumnElement[bool] = (ArticleRow.words > 0) & (func.length(ArticleRow.shingles) > 0)
+
+
+def first_with_hash(store: Store, digest: str, besides: Collection[int]) -> int | None:
+    """The first stored page with text and this content hash, other than ``besides``."""
+    with store.reading() as s:
+        query = select(func.min(ArticleRow.member)).where(
+            ArticleRow.content_hash == digest, WITH_TEXT
+        )
+        if besides:
+            query = query.where(ArticleRow.member.not_in(sorted(besides)))
+        found = s.scalar(query)
+        return int(found) if found is not None else None
+
+
+def sharing(store: Store, keys: Sequence[int]) -> dict[int, set[int]]:
+    """The stored pages with each of these band keys."""
+    out: dict[int, set[int]] = {}
+    with store.reading() as s:
+        for start in range(0, len(keys), CHUNK):
+            chunk = list(keys[start : start + CHUNK])
+            query = select(CopyBandRow.key, CopyBandRow.member).where(CopyBandRow.key.in_(chunk))
+            for key, member in s.execute(query).all():
+                out.setdefault(int(key), set()).add(int(member))
+    return out
+
+
+def groups_of(store: Store, members: Collection[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    wanted = sorted(members)
+    with store.reading() as s:
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            query = select(ArticleRow.member, ArticleRow.group_id).where(
+                ArticleRow.member.in_(chunk)
+            )
+            out.update({int(m): int(g) for m, g in s.execute(query).all()})
+    return out
+
+
+def members_with_text(store: Store, groups: Collection[int]) -> set[int]:
+    wanted = sorted(groups)
+    out: set[int] = set()
+    with store.reading() as s:
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            query = select(ArticleRow.member).where(ArticleRow.group_id.in_(chunk), WITH_TEXT)
+            out.update(int(m) for m in s.scalars(query).all())
+    return out
+
+
+def rows_with_text(store: Store, members: Collection[int]) -> list[MemberRow]:
+    """What copy detection needs of these pages, those with text only."""
+    wanted = sorted(members)
+    rows: list[MemberRow] = []
+    with store.reading() as s:
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            query = select(*MEMBER_COLUMNS).where(ArticleRow.member.in_(chunk), WITH_TEXT)
+            rows.extend(MemberRow._make(row) for row in s.execute(query).all())
+    return rows
+
+
+def headline_owners(
+    store: Store, heads: Sequence[int], keys: Sequence[int]
+) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """Per shingle, the stored pages whose quotable headline holds it; per block key, those
+    whose headline line it is."""
+    found: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
+    if len(heads) + len(keys) > CHUNK:  # one query each, in chunks
+        for kind, terms in ((OPENING, heads), (LINE, keys)):
+            for start in range(0, len(terms), CHUNK):
+                part = terms[start : start + CHUNK]
+                got = headline_owners(store, *((part, []) if kind == OPENING else ([], part)))
+                for table, more in zip(found, got, strict=True):
+                    for term, members in more.items():
+                        table.setdefault(term, []).extend(members)
+        return found
+    query = (
+        select(HeadlineTermRow.kind, HeadlineTermRow.term, HeadlineTermRow.member)
+        .where(
+            ((HeadlineTermRow.kind == OPENING) & HeadlineTermRow.term.in_([int(t) for t in heads]))
+            | ((HeadlineTermRow.kind == LINE) & HeadlineTermRow.term.in_([int(t) for t in keys]))
+        )
+        .order_by(HeadlineTermRow.member)
+    )
+    with store.reading() as s:
+        for kind, term, member in s.execute(query).all():
+            found[kind].setdefault(int(term), []).append(int(member))
+    return found
+
+
+def titles_and_shingles(
+    store: Store, members: Collection[int]
+) -> dict[int, tuple[str | None, bytes]]:
+    wanted = sorted(members)
+    out: dict[int, tuple[str | None, bytes]] = {}
+    with store.reading() as s:
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            query = select(ArticleRow.member, ArticleRow.title, ArticleRow.shingles).where(
+                ArticleRow.member.in_(chunk)
+            )
+            out.update({int(m): (t, b) for m, t, b in s.execute(query).all()})
+    return out
+
+
+def unindexed(store: Store, after: int, limit: int) -> list[MemberRow]:
+    """Stored pages with text past member ``after`` that have no band keys yet (a store
+    written before the copy index), in member order."""
+    with store.session() as s:
+        has_bands = select(CopyBandRow.member).where(CopyBandRow.member == ArticleRow.member)
+        query = (
+            select(*MEMBER_COLUMNS)
+            .where(ArticleRow.member > after, WITH_TEXT, ~has_bands.exists())
+            .order_by(ArticleRow.member)
+            .limit(limit)
+        )
+        return [MemberRow._make(row) for row in s.execute(query).all()]
+
+
+def write_terms(store: Store, pages: Sequence[PageTerms]) -> None:
+    with store.session() as s:
+        index_pages(s, pages)
