@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from service.store.core import CHUNK, MEMBER_COLUMNS, MemberRow, Store
@@ -57,15 +58,51 @@ def index_pages(session: Session, pages: Sequence[PageTerms], new: bool = False)
 WITH_TEXT: ColumnElement[bool] = (ArticleRow.words > 0) & (func.length(ArticleRow.shingles) > 0)
 
 
+def _many(name: str) -> BindParameter[Any]:
+    """A list parameter bound as a whole (no statement built, nor value coerced, per call:
+    these run several times for every page ingested)."""
+    return bindparam(name, expanding=True)
+
+
+FIRST_WITH_HASH = select(func.min(ArticleRow.member)).where(
+    ArticleRow.content_hash == bindparam("digest"), WITH_TEXT
+)
+FIRST_WITH_HASH_BESIDES = FIRST_WITH_HASH.where(ArticleRow.member.not_in(_many("besides")))
+SHARING = select(CopyBandRow.key, CopyBandRow.member).where(CopyBandRow.key.in_(_many("keys")))
+GROUPS_OF = select(ArticleRow.member, ArticleRow.group_id).where(
+    ArticleRow.member.in_(_many("members"))
+)
+MEMBERS_WITH_TEXT = select(ArticleRow.member).where(
+    ArticleRow.group_id.in_(_many("groups")), WITH_TEXT
+)
+ROWS_WITH_TEXT = select(*MEMBER_COLUMNS).where(ArticleRow.member.in_(_many("members")), WITH_TEXT)
+HEADLINE_OWNERS = (
+    select(HeadlineTermRow.kind, HeadlineTermRow.term, HeadlineTermRow.member)
+    .where(
+        ((HeadlineTermRow.kind == OPENING) & HeadlineTermRow.term.in_(_many("heads")))
+        | ((HeadlineTermRow.kind == LINE) & HeadlineTermRow.term.in_(_many("keys")))
+    )
+    .order_by(HeadlineTermRow.member)
+)
+TITLES_AND_SHINGLES = select(ArticleRow.member, ArticleRow.title, ArticleRow.shingles).where(
+    ArticleRow.member.in_(_many("members"))
+)
+
+
+def _chunks(values: Collection[int]) -> list[list[int]]:
+    ordered = sorted(int(v) for v in values)
+    return [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]
+
+
 def first_with_hash(store: Store, digest: str, besides: Collection[int]) -> int | None:
     """The first stored page with text and this content hash, other than ``besides``."""
     with store.reading() as s:
-        query = select(func.min(ArticleRow.member)).where(
-            ArticleRow.content_hash == digest, WITH_TEXT
-        )
         if besides:
-            query = query.where(ArticleRow.member.not_in(sorted(besides)))
-        found = s.scalar(query)
+            found = s.scalar(
+                FIRST_WITH_HASH_BESIDES, {"digest": digest, "besides": sorted(besides)}
+            )
+        else:
+            found = s.scalar(FIRST_WITH_HASH, {"digest": digest})
         return int(found) if found is not None else None
 
 
@@ -73,47 +110,34 @@ def sharing(store: Store, keys: Sequence[int]) -> dict[int, set[int]]:
     """The stored pages with each of these band keys."""
     out: dict[int, set[int]] = {}
     with store.reading() as s:
-        for start in range(0, len(keys), CHUNK):
-            chunk = list(keys[start : start + CHUNK])
-            query = select(CopyBandRow.key, CopyBandRow.member).where(CopyBandRow.key.in_(chunk))
-            for key, member in s.execute(query).all():
+        for chunk in _chunks(keys):
+            for key, member in s.execute(SHARING, {"keys": chunk}).all():
                 out.setdefault(int(key), set()).add(int(member))
     return out
 
 
 def groups_of(store: Store, members: Collection[int]) -> dict[int, int]:
     out: dict[int, int] = {}
-    wanted = sorted(members)
     with store.reading() as s:
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            query = select(ArticleRow.member, ArticleRow.group_id).where(
-                ArticleRow.member.in_(chunk)
-            )
-            out.update({int(m): int(g) for m, g in s.execute(query).all()})
+        for chunk in _chunks(members):
+            out.update({int(m): int(g) for m, g in s.execute(GROUPS_OF, {"members": chunk})})
     return out
 
 
 def members_with_text(store: Store, groups: Collection[int]) -> set[int]:
-    wanted = sorted(groups)
     out: set[int] = set()
     with store.reading() as s:
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            query = select(ArticleRow.member).where(ArticleRow.group_id.in_(chunk), WITH_TEXT)
-            out.update(int(m) for m in s.scalars(query).all())
+        for chunk in _chunks(groups):
+            out.update(int(m) for m in s.scalars(MEMBERS_WITH_TEXT, {"groups": chunk}))
     return out
 
 
 def rows_with_text(store: Store, members: Collection[int]) -> list[MemberRow]:
     """What copy detection needs of these pages, those with text only."""
-    wanted = sorted(members)
     rows: list[MemberRow] = []
     with store.reading() as s:
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            query = select(*MEMBER_COLUMNS).where(ArticleRow.member.in_(chunk), WITH_TEXT)
-            rows.extend(MemberRow._make(row) for row in s.execute(query).all())
+        for chunk in _chunks(members):
+            rows.extend(MemberRow._make(r) for r in s.execute(ROWS_WITH_TEXT, {"members": chunk}))
     return rows
 
 
@@ -123,41 +147,26 @@ def headline_owners(
     """Per shingle, the stored pages whose quotable headline holds it; per block key, those
     whose headline line it is."""
     found: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
-    if len(heads) + len(keys) > CHUNK:  # one query each, in chunks
-        for kind, terms in ((OPENING, heads), (LINE, keys)):
-            for start in range(0, len(terms), CHUNK):
-                part = terms[start : start + CHUNK]
-                got = headline_owners(store, *((part, []) if kind == OPENING else ([], part)))
-                for table, more in zip(found, got, strict=True):
-                    for term, members in more.items():
-                        table.setdefault(term, []).extend(members)
-        return found
-    query = (
-        select(HeadlineTermRow.kind, HeadlineTermRow.term, HeadlineTermRow.member)
-        .where(
-            ((HeadlineTermRow.kind == OPENING) & HeadlineTermRow.term.in_([int(t) for t in heads]))
-            | ((HeadlineTermRow.kind == LINE) & HeadlineTermRow.term.in_([int(t) for t in keys]))
-        )
-        .order_by(HeadlineTermRow.member)
-    )
+    heads, keys = [int(t) for t in heads], [int(t) for t in keys]
     with store.reading() as s:
-        for kind, term, member in s.execute(query).all():
-            found[kind].setdefault(int(term), []).append(int(member))
+        for start in range(0, max(len(heads), len(keys)), CHUNK):
+            bound = {"heads": heads[start : start + CHUNK], "keys": keys[start : start + CHUNK]}
+            for kind, term, member in s.execute(HEADLINE_OWNERS, bound):
+                found[kind].setdefault(int(term), []).append(int(member))
+    for table in found:  # in member order, as the pages were indexed
+        for owners in table.values():
+            owners.sort()
     return found
 
 
 def titles_and_shingles(
     store: Store, members: Collection[int]
 ) -> dict[int, tuple[str | None, bytes]]:
-    wanted = sorted(members)
     out: dict[int, tuple[str | None, bytes]] = {}
     with store.reading() as s:
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            query = select(ArticleRow.member, ArticleRow.title, ArticleRow.shingles).where(
-                ArticleRow.member.in_(chunk)
-            )
-            out.update({int(m): (t, b) for m, t, b in s.execute(query).all()})
+        for chunk in _chunks(members):
+            rows = s.execute(TITLES_AND_SHINGLES, {"members": chunk})
+            out.update({int(m): (t, b) for m, t, b in rows})
     return out
 
 
