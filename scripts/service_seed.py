@@ -16,12 +16,16 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
+from service.copies import headline_of
+from service.page_store import page_terms
 from service.pipeline import lead_key
 from service.settings import PREPARATION_VERSION, Settings
-from service.sketch import MinHasher, Sketch
-from service.store import ArticleRow, GroupRow, StoryRow, connect
+from service.sketch import Fingerprint, MinHasher, Sketch
+from service.store import ArticleRow, GroupRow, Store, StoryRow, connect
 from service.store.migrate import upgrade
+from service.store.pages import PageTerms, index_pages
 
 DIM = 384
 
@@ -40,18 +44,20 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
     stories: list[dict[str, object]] = []
     groups: list[dict[str, object]] = []
     rows: list[dict[str, object]] = []
+    terms: list[PageTerms] = []
+    words = settings.pipeline.copies.shingle_words
 
     def flush() -> None:
-        with engine.begin() as conn:
+        with Session(engine) as session, session.begin():
             if stories:
-                conn.execute(insert(StoryRow), stories)
+                session.execute(insert(StoryRow), stories)
             if groups:
-                conn.execute(insert(GroupRow), groups)
+                session.execute(insert(GroupRow), groups)
             if rows:
-                conn.execute(insert(ArticleRow), rows)
-        stories.clear()
-        groups.clear()
-        rows.clear()
+                session.execute(insert(ArticleRow), rows)
+            index_pages(session, terms, new=True)  # what copy detection finds them by
+        for done in (stories, groups, rows, terms):
+            done.clear()
 
     while member < articles:
         story += 1
@@ -92,6 +98,11 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                         settings.lead_words,
                         settings.vector_version,
                     )
+                minhash = minhasher(shingles)
+                fp = Fingerprint(f"{member:032x}", shingles, minhash, 300)
+                title = f"Seeded story {story}"
+                line = headline_of(title, sketch, words)
+                terms.append(page_terms(member, fp, line, settings.pipeline.copies))
                 rows.append(
                     {
                         "id": f"seed-{member}",
@@ -107,7 +118,7 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                         "words": 300,
                         "content_hash": f"{member:032x}",
                         "shingles": shingles.tobytes(),
-                        "minhash": minhasher(shingles).tobytes(),
+                        "minhash": minhash.tobytes(),
                         "sketch": sketch.to_bytes(),
                         "furniture": np.zeros(1, dtype=np.bool_).tobytes(),
                         "painted": np.zeros(1, dtype=np.bool_).tobytes(),
@@ -124,6 +135,7 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
         if len(rows) >= batch:
             flush()
     flush()
+    Store(engine).set_meta("copy_index", "1")
     engine.dispose()
 
 

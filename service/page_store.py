@@ -61,7 +61,7 @@ class PageStore:
     """``copies.StoredPages`` over the store. The cache holds at most ``cache`` views (a
     page that is a candidate is usually one again soon: its copies keep arriving)."""
 
-    def __init__(self, store: Store, rules: CopyRules, cache: int = 4096) -> None:
+    def __init__(self, store: Store, rules: CopyRules, cache: int = 1024) -> None:
         self._store = store
         self._words = rules.shingle_words
         self._size = cache
