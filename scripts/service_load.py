@@ -243,7 +243,7 @@ async def soak(duration: float, stored: int) -> None:
     )
 
 
-def memory(data_dir: Path, articles: int, warmup: int, seed_: int) -> None:
+def memory(data_dir: Path, articles: int, warmup: int, seed_: int, url: str | None) -> None:
     """RSS growth per stored article through the API, on real texts: the dev feed
     (scripts/syndicate.py) posted in batches of 32 to a fresh store; RSS is read every 500
     articles after a warm-up (the model's first runs, caches filling) and at the end. The
@@ -256,7 +256,7 @@ def memory(data_dir: Path, articles: int, warmup: int, seed_: int) -> None:
     models = Path(tempfile.gettempdir()) / "newsdedup-memory"  # the model's export, kept
     with tempfile.TemporaryDirectory() as tmp:
         # a first start exports the model (torch loaded, then let go): not part of the figure
-        store = f"sqlite:///{Path(tmp) / 'store.db'}"
+        store = url or f"sqlite:///{Path(tmp) / 'store.db'}"
         proc, base = start_server(models, database_url=store)
         stop_server(proc)
         proc, base = start_server(models, database_url=store)
@@ -299,9 +299,10 @@ def main() -> None:
     mem.add_argument("--articles", type=int, default=5000)
     mem.add_argument("--warmup", type=int, default=500)
     mem.add_argument("--seed", type=int, default=1)
+    mem.add_argument("--database-url", help="an empty store to use (default: a new SQLite file)")
     args = parser.parse_args()
     if args.mode == "memory":
-        memory(args.data_dir, args.articles, args.warmup, args.seed)
+        memory(args.data_dir, args.articles, args.warmup, args.seed, args.database_url)
     elif args.mode == "latency":
         for stored in args.stored:
             latency(stored, args.requests, args.batches)
