@@ -105,7 +105,7 @@ def run_cluster(
     return scores(made, groups, stories)
 
 
-def _answers(base: str, ids: Sequence[str]) -> tuple[dict[str, object], dict[str, object]]:
+def stored_answers(base: str, ids: Sequence[str]) -> tuple[dict[str, object], dict[str, object]]:
     groups, stories = {}, {}
     with httpx.Client(base_url=base, timeout=60) as client:
         for ident in ids:
@@ -133,7 +133,7 @@ def run_service(
                 ):
                     groups[answer["id"]] = answer["duplicate_group"]
                     stories[answer["id"]] = answer["story"]
-        held = scores(made, *_answers(base, [a.id for a in made.articles]))
+        held = scores(made, *stored_answers(base, [a.id for a in made.articles]))
     finally:
         stop_server(proc)
     live = scores(made, groups, stories)
@@ -148,7 +148,7 @@ def run_service(
     seconds = time.perf_counter() - started
     proc, base = start_server(data, **settings)
     try:
-        groups, stories = _answers(base, [a.id for a in made.articles])
+        groups, stories = stored_answers(base, [a.id for a in made.articles])
     finally:
         stop_server(proc)
     return live, held, scores(made, groups, stories), seconds

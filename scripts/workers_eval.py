@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from metrics import pairwise
-from paths_eval import arrival, as_json, scores
+from paths_eval import arrival, as_json, scores, stored_answers
 from server import start_server, stop_server
 from syndicate import SyntheticFeed, dev_feed
 
@@ -87,15 +87,6 @@ def post_all(base: str, bodies: Sequence[list[dict[str, Any]]], clients: int) ->
     return time.perf_counter() - started
 
 
-def held(base: str, ids: Sequence[str]) -> tuple[dict[str, object], dict[str, object]]:
-    groups, stories = {}, {}
-    with httpx.Client(base_url=base, timeout=60) as http:
-        for ident in ids:
-            answer = http.get(f"/v1/articles/{ident}").raise_for_status().json()
-            groups[ident], stories[ident] = answer["duplicate_group"], answer["story"]
-    return groups, stories
-
-
 def run(
     made: SyntheticFeed, order: Sequence[int], workers: int, clients: int, batch: int, admin: str
 ) -> dict[str, Any]:
@@ -112,7 +103,7 @@ def run(
         )
         try:
             seconds = post_all(base, bodies, clients)
-            groups, stories = held(base, [a.id for a in made.articles])
+            groups, stories = stored_answers(base, [a.id for a in made.articles])
         finally:
             stop_server(proc)
     return {
