@@ -305,32 +305,6 @@ class Store:
             )
             return [(int(story), lead) for story, lead in s.execute(query).all()]
 
-    def members_of(self, members: Sequence[int]) -> list[MemberRow]:
-        """What copy detection needs of these articles (those still stored)."""
-        rows: list[MemberRow] = []
-        with self.session() as s:
-            for start in range(0, len(members), 5000):
-                chunk = list(members[start : start + 5000])
-                query = select(*MEMBER_COLUMNS).where(ArticleRow.member.in_(chunk))
-                rows.extend(MemberRow._make(row) for row in s.execute(query).all())
-        return rows
-
-    def iter_members(self, batch: int = 5000) -> Iterator[MemberRow]:
-        """What copy detection needs of every article, in arrival order, a batch at a time."""
-        last = 0
-        while True:
-            with self.session() as s:
-                query = (
-                    select(*MEMBER_COLUMNS)
-                    .where(ArticleRow.member > last)
-                    .order_by(ArticleRow.member)
-                )
-                rows = [MemberRow._make(row) for row in s.execute(query.limit(batch)).all()]
-            if not rows:
-                return
-            yield from rows
-            last = rows[-1].member
-
     def group_spans(
         self, only: Sequence[int] | None = None
     ) -> list[tuple[int, int, datetime | None, datetime | None]]:

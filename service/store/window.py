@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, select, update
 
-from service.store.core import Store
-from service.store.ingest import CHUNK, insert_ignore
+from service.store.core import CHUNK, Store, insert_ignore
 from service.store.pages import PageTerms, index_pages
 from service.store.schema import (
     ArticleRow,
