@@ -105,4 +105,8 @@ def load_snapshot(directory: Path, dim: int, version: str) -> FaissIndex | None:
     ):
         log.warning("index snapshot in %s does not match the configuration; rebuilding", directory)
         return None
-    return FaissIndex(dim, loaded, ids)
+    index = FaissIndex(dim, loaded)
+    if not np.array_equal(index.ids(), ids):
+        log.warning("index snapshot in %s holds other ids than it lists; rebuilding", directory)
+        return None
+    return index

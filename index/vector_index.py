@@ -2,8 +2,8 @@
 
 Exact inner-product search while the index is small; an inverted-file index (IVF) past
 ``flat_max`` vectors, as the FAISS guidelines advise below ~10^6 vectors (HNSW answers
-faster but cannot remove ids, which takedowns need). The ids are also kept beside the
-index, so a snapshot can be checked against the store.
+faster but cannot remove ids, which takedowns need). The ids are read back from FAISS's
+own id lists, so a snapshot can be checked against the store with no copy of them held.
 """
 
 from __future__ import annotations
@@ -75,10 +75,9 @@ def plan_for(count: int, flat_max: int, nprobe_fraction: float = SERVED_PROBES) 
 class FaissIndex:
     """A FAISS index that answers with our ids; exact (flat) or IVF."""
 
-    def __init__(self, dim: int, index: Any = None, ids: np.ndarray | None = None) -> None:
+    def __init__(self, dim: int, index: Any = None) -> None:
         self.dim = dim
         self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        self._ids: set[int] = set() if ids is None else set(_as_ids(ids).tolist())
 
     @property
     def faiss_index(self) -> Any:
@@ -92,8 +91,20 @@ class FaissIndex:
         return int(self._index.ntotal)
 
     def ids(self) -> np.ndarray:
-        """Every id in the index, ascending."""
-        return np.array(sorted(self._ids), dtype=np.int64)
+        """Every id in the index, ascending: read from FAISS's own id lists (no copy of
+        them is held beside the index)."""
+        index = self._index
+        if isinstance(index, faiss.IndexIVF):
+            lists = index.invlists
+            assert lists is not None
+            parts = [
+                faiss.rev_swig_ptr(lists.get_ids(i), size).copy()
+                for i in range(index.nlist)
+                if (size := lists.list_size(i))
+            ]
+        else:
+            parts = [faiss.vector_to_array(index.id_map)]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add vectors under ids that the index does not hold yet."""
@@ -102,7 +113,6 @@ class FaissIndex:
         if len(ids) != len(vectors):
             raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
         self._index.add_with_ids(vectors, ids)
-        self._ids.update(ids.tolist())
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Cosines and ids of the ``k`` nearest vectors per query; missing ones have id -1."""
@@ -120,7 +130,6 @@ class FaissIndex:
     def remove(self, ids: np.ndarray) -> int:
         """Remove ids; answers how many were there."""
         ids = _as_ids(ids)
-        self._ids.difference_update(ids.tolist())
         return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
 
 

@@ -199,8 +199,7 @@ class Engine:
         stream = Stream(
             self.config, self.embedder, self.settings.vector_version, index, self._ids, pages
         )
-        for group, story, first, last in self.store.group_spans():
-            stream.stories.restore(group, story, _span(first, last))
+        stream.stories.restore_all(*self.store.group_columns())
         log.info(
             "engine loaded",
             extra={
@@ -509,8 +508,7 @@ class Engine:
         with self._lock:
             self._catch_up()
             copy, decision = self._stream.probe(item, self._counts)
-            story_of = self._stream.stories.story_of
-            copy_story = story_of.get(copy.group) if copy is not None else None
+            copy_story = self._stream.stories.story(copy.group) if copy is not None else None
         kept = item.sketch.kept(decision.furniture)
         lead = item.page.lead(self.config.lead_words, kept)
         near: list[Near] = []

@@ -811,7 +811,7 @@ class Stream:
                 Assignment(
                     p.member,
                     group,
-                    self.stories.story_of[group],
+                    self.stories.story_of(group),
                     p.match is not None,
                     similarity,
                     p.decision,

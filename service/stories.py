@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -23,10 +23,9 @@ from index.recluster import average_link
 from index.runners import LOCAL, Runner
 from index.vector_index import IndexPlan, VectorIndex
 from service.config import StoryRules
+from service.group_table import GroupTable, micros
 
 SECONDS_PER_DAY = 86_400.0
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 
 
 def days_apart(when: datetime | None, span: tuple[datetime, datetime] | None) -> float:
@@ -76,19 +75,27 @@ class StoryIndex:
         self._neighbours = rules.neighbours
         self._window_days = rules.window_days
         self._half_life_days = rules.half_life_days
-        self.story_of: dict[int, int] = {}
-        self._span: dict[int, tuple[datetime, datetime]] = {}
+        self._groups = GroupTable()
 
     @property
     def index(self) -> VectorIndex:
         return self._index
 
+    def story(self, group: int) -> int | None:
+        """The story of a live group (None: not held)."""
+        return self._groups.story(group)
+
+    def story_of(self, group: int) -> int:
+        """The story of a group that must be held (KeyError otherwise)."""
+        story = self._groups.story(group)
+        if story is None:
+            raise KeyError(group)
+        return story
+
     def touch(self, group: int, when: datetime | None) -> None:
         """Widen a group's time span with a new member's publication time."""
-        if when is None:
-            return
-        span = self._span.get(group)
-        self._span[group] = (min(span[0], when), max(span[1], when)) if span else (when, when)
+        if when is not None:
+            self._groups.widen(group, when)
 
     def assign(
         self,
@@ -103,18 +110,19 @@ class StoryIndex:
         if vector is not None:
             sims, ids = self._index.search(vector.reshape(1, -1), self._neighbours)
             for cosine, other in zip(sims[0].tolist(), ids[0].tolist(), strict=True):
-                if other < 0:
+                story = self._groups.story(other) if other >= 0 else None
+                if story is None:
                     continue
-                days = days_apart(when, self._span.get(other))
+                days = days_apart(when, self._groups.span(other))
                 if days > self._window_days:
                     continue
                 score = decayed(cosine, days, self._half_life_days)
                 if score >= self._threshold and (best is None or score > (best.similarity or 0.0)):
                     link = Link(other, round(score, 4), round(cosine, 4))
-                    best = StoryMatch(self.story_of[other], round(score, 4), link)
+                    best = StoryMatch(story, round(score, 4), link)
             self._index.add(np.array([group]), vector.reshape(1, -1))
         match = best or StoryMatch(new_story(), None)
-        self.story_of[group] = match.story
+        self._groups.set_story(group, match.story)
         return match
 
     def nearest(self, vector: np.ndarray, when: datetime | None, k: int) -> list[Near]:
@@ -123,20 +131,25 @@ class StoryIndex:
         sims, ids = self._index.search(vector.reshape(1, -1), k)
         out = []
         for cosine, other in zip(sims[0].tolist(), ids[0].tolist(), strict=True):
-            story = self.story_of.get(other)
-            if other < 0 or story is None:
+            story = self._groups.story(other) if other >= 0 else None
+            if story is None:
                 continue
-            days = days_apart(when, self._span.get(other))
+            days = days_apart(when, self._groups.span(other))
             if days <= self._window_days:
                 score = decayed(cosine, days, self._half_life_days)
                 out.append(Near(story, Link(other, round(score, 4), round(cosine, 4))))
         return sorted(out, key=lambda n: -n.link.decayed)
 
     def restore(self, group: int, story: int, span: tuple[datetime, datetime] | None) -> None:
-        """Put back a stored group (after a restart); its vector is already in the index."""
-        self.story_of[group] = story
-        if span is not None:
-            self._span[group] = span
+        """Put back a stored group as the store holds it now; its vector is in the index."""
+        self._groups.put(group, story, span)
+
+    def restore_all(
+        self, groups: np.ndarray, stories: np.ndarray, first: np.ndarray, last: np.ndarray
+    ) -> None:
+        """Hold exactly these stored groups (at start): spans in micros, ``UNKNOWN`` where
+        a group has none."""
+        self._groups.load(groups, stories, first, last)
 
     def replace_vector(self, group: int, vector: np.ndarray | None) -> None:
         """A group's representative changed (its first member was taken down)."""
@@ -147,7 +160,7 @@ class StoryIndex:
     def merge(self, old: int, survivor: int) -> None:
         """Group ``old`` joined ``survivor``: its time span widens the survivor's, and its
         vector leaves the index (the survivor's represents them both)."""
-        span = self._span.get(old)
+        span = self._groups.span(old)
         if span is not None:
             self.touch(survivor, span[0])
             self.touch(survivor, span[1])
@@ -156,8 +169,7 @@ class StoryIndex:
     def forget(self, group: int) -> None:
         """Remove a group that has no members left."""
         self._index.remove(np.array([group]))
-        self.story_of.pop(group, None)
-        self._span.pop(group, None)
+        self._groups.remove(group)
 
 
 Span = tuple[datetime, datetime]
@@ -187,11 +199,6 @@ def story_partition(
     return labels, _best_links(labels, pairs, scores, cosines, n)
 
 
-def _micros(when: datetime) -> int:
-    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-    return (aware - EPOCH) // MICROSECOND
-
-
 def candidate_pairs(
     found: Neighbours, spans: Sequence[Span | None], rules: StoryRules
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -200,8 +207,8 @@ def candidate_pairs(
     cosine) over both directions: ``days_apart`` and ``decayed`` computed in numpy. (The
     decay never raises a cosine, so neighbours under the threshold were not needed.)"""
     known = np.array([s is not None for s in spans], dtype=bool)
-    first = np.array([_micros(s[0]) if s else 0 for s in spans], dtype=np.int64)
-    last = np.array([_micros(s[1]) if s else 0 for s in spans], dtype=np.int64)
+    first = np.array([micros(s[0]) if s else 0 for s in spans], dtype=np.int64)
+    last = np.array([micros(s[1]) if s else 0 for s in spans], dtype=np.int64)
     a, b, cosine = found[0], found[1], found[2].astype(np.float64)
     keep = b != a
     a, b, cosine = a[keep], b[keep], cosine[keep]

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.canonical import Candidate, Origin
+from service.group_table import UNKNOWN, micros
 from service.store.schema import (
     ArticleRow,
     GroupRow,
@@ -320,6 +321,40 @@ class Store:
             query = query.where(GroupRow.id.in_(list(only)))
         with self.session() as s:
             return [(int(g), int(t), a, b) for g, t, a, b in s.execute(query).all()]
+
+    def group_columns(
+        self, chunk: int = 50_000
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Group ids, stories, first and last publication (micros since the epoch,
+        ``group_table.UNKNOWN`` where none) of every live group, read in chunks into int64
+        columns: a process starting on a million groups holds no row objects for them."""
+        columns = (
+            GroupRow.id,
+            GroupRow.story_id,
+            GroupRow.first_published,
+            GroupRow.last_published,
+        )
+        query = select(*columns).where(GroupRow.merged_into.is_(None))
+        parts: list[np.ndarray] = []
+        with self.reading() as conn:
+            result = conn.execution_options(yield_per=chunk).execute(query)
+            for rows in result.partitions():
+                parts.append(
+                    np.array(
+                        [
+                            (
+                                g,
+                                t,
+                                UNKNOWN if a is None else micros(a),
+                                UNKNOWN if b is None else micros(b),
+                            )
+                            for g, t, a, b in rows
+                        ],
+                        np.int64,
+                    ).reshape(-1, 4)
+                )
+        table = np.concatenate(parts) if parts else np.zeros((0, 4), np.int64)
+        return table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy(), table[:, 3].copy()
 
     def vector_ids(self, version: str) -> np.ndarray:
         """Ids of the groups in the index window holding a vector of this version (model and
