@@ -8,6 +8,8 @@ importing scipy (a quarter of a second of every start) for two small integers.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -19,9 +21,12 @@ def _area(
     return lower + half * (nodes + 1), half * weights
 
 
+@lru_cache(maxsize=16)
 def optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) with bands * rows <= num_perm minimising false positive + false
-    negative area at ``threshold``; the first minimum in (bands, rows) order on ties."""
+    negative area at ``threshold``; the first minimum in (bands, rows) order on ties.
+    Remembered per arguments: a search costs about 12 ms, and each new config object (one
+    per ``Settings.pipeline`` read) would otherwise pay it again."""
     nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
     below, w_below = _area(0.0, threshold, nodes, weights)
     above, w_above = _area(threshold, 1.0, nodes, weights)

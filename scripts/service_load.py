@@ -3,6 +3,7 @@
     python scripts/service_load.py latency --stored 10000 100000
     python scripts/service_load.py soak --duration 300
     python scripts/service_load.py memory ../shared/data --articles 5000
+    python scripts/service_load.py scale /tmp/newsdedup-1m --stored 1000000
 
 ``latency`` seeds a store with N articles (scripts/service_seed.py), starts ``newsdedup
 serve`` on it, and times POST /v1/articles with one new article (p50/p95/p99), the
@@ -21,8 +22,10 @@ import asyncio
 import random
 import re
 import shutil
+import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -124,6 +127,53 @@ def percentiles(values: list[float]) -> str:
     return f"p50 {p[0]:6.1f} ms  p95 {p[1]:6.1f} ms  p99 {p[2]:6.1f} ms"
 
 
+@dataclass
+class Timings:
+    """One run of the latency protocol against a live server."""
+
+    ingest: list[float]
+    match: list[float]
+    assign_ms: float  # the server's own assign time per article, model included
+    batch_rate: float  # articles per second, batches of 32
+    rss: float  # server RSS at the end, MiB
+
+
+def measure(
+    client: httpx.Client, pid: int, rng: random.Random, requests: int, batches: int
+) -> Timings:
+    """Single new articles, then /v1/match (a new text and a copy in turn), then batches."""
+    for n in range(5):
+        client.post("/v1/articles", json=[article(-n - 1, rng)])
+    before = client.get("/metrics").text
+    times = []
+    posted: list[dict[str, str]] = []
+    for n in range(requests):
+        body = [article(n, rng)]
+        posted.append(body[0])
+        t0 = time.perf_counter()
+        response = client.post("/v1/articles", json=body)
+        times.append(time.perf_counter() - t0)
+        response.raise_for_status()
+    after = client.get("/metrics").text
+    assign = metric(after, "newsdedup_assign_seconds") - metric(before, "newsdedup_assign_seconds")
+    matches = []
+    for n in range(requests):
+        # a new text, then a copy of one stored above, in turn
+        text = article(20_000 + n, rng) if n % 2 else dict(rng.choice(posted))
+        text.pop("id", None)
+        t0 = time.perf_counter()
+        response = client.post("/v1/match", json=text)
+        matches.append(time.perf_counter() - t0)
+        response.raise_for_status()
+    t0 = time.perf_counter()
+    for b in range(batches):
+        client.post(
+            "/v1/articles", json=[article(10_000 + b * 32 + i, rng) for i in range(32)]
+        ).raise_for_status()
+    rate = batches * 32 / (time.perf_counter() - t0)
+    return Timings(times, matches, assign / requests * 1000, rate, rss_mib(pid))
+
+
 def latency(stored: int, requests: int, batches: int) -> None:
     rng = random.Random(stored)
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,51 +186,62 @@ def latency(stored: int, requests: int, batches: int) -> None:
         boot = time.perf_counter() - started
         try:
             with httpx.Client(base_url=base, timeout=60) as client:
-                for n in range(5):
-                    client.post("/v1/articles", json=[article(-n - 1, rng)])
-                before = client.get("/metrics").text
-                times = []
-                posted: list[dict[str, str]] = []
-                for n in range(requests):
-                    body = [article(n, rng)]
-                    posted.append(body[0])
-                    t0 = time.perf_counter()
-                    response = client.post("/v1/articles", json=body)
-                    times.append(time.perf_counter() - t0)
-                    response.raise_for_status()
-                after = client.get("/metrics").text
-                assign = metric(after, "newsdedup_assign_seconds") - metric(
-                    before, "newsdedup_assign_seconds"
-                )
-                matches = []
-                for n in range(requests):
-                    # a new text, then a copy of one stored above, in turn
-                    text = article(20_000 + n, rng) if n % 2 else dict(rng.choice(posted))
-                    text.pop("id", None)
-                    t0 = time.perf_counter()
-                    response = client.post("/v1/match", json=text)
-                    matches.append(time.perf_counter() - t0)
-                    response.raise_for_status()
-                t0 = time.perf_counter()
-                for b in range(batches):
-                    client.post(
-                        "/v1/articles", json=[article(10_000 + b * 32 + i, rng) for i in range(32)]
-                    ).raise_for_status()
-                rate = batches * 32 / (time.perf_counter() - t0)
-                memory = rss_mib(proc.pid)
+                run = measure(client, proc.pid, rng, requests, batches)
         finally:
             stop_server(proc)
-    ratio = np.percentile(matches, 95) / np.percentile(times, 95)
+    ratio = np.percentile(run.match, 95) / np.percentile(run.ingest, 95)
     print(
-        f"stored {stored:>7}: match (stores nothing)  {percentiles(matches)}  "
+        f"stored {stored:>7}: match (stores nothing)  {percentiles(run.match)}  "
         f"p95 {ratio:.2f}x one ingest's"
     )
     print(
-        f"stored {stored:>7}: one new article  {percentiles(times)}  "
-        f"(assign incl. model {assign / requests * 1000:.1f} ms/article)  "
-        f"batches of 32: {rate:.1f} articles/s  server RSS {memory:.0f} MiB  "
+        f"stored {stored:>7}: one new article  {percentiles(run.ingest)}  "
+        f"(assign incl. model {run.assign_ms:.1f} ms/article)  "
+        f"batches of 32: {run.batch_rate:.1f} articles/s  server RSS {run.rss:.0f} MiB  "
         f"(seed {seeded:.0f} s, start {boot:.1f} s)"
     )
+
+
+def scale(data: Path, stored: int, requests: int, batches: int) -> None:
+    """The latency protocol on a store kept in ``data`` (seeded with ``stored`` articles
+    the first time, reused after: a million takes a while to write), then the restarts a
+    user meets: after a clean stop, and after ``kill -9`` (time to /readyz, RSS once
+    ready). The first start on a new seed also builds the vector index: reported apart."""
+    rng = random.Random(time.time_ns())
+    settings = Settings(data_dir=data)
+    if not (data / "newsdedup.db").exists():
+        started = time.perf_counter()
+        seed(settings, stored)
+        print(f"seeded {stored} articles in {time.perf_counter() - started:.0f} s")
+
+    def boot() -> tuple[subprocess.Popen[bytes], str, float, float]:
+        started = time.perf_counter()
+        proc, base = start_server(data)
+        return proc, base, time.perf_counter() - started, rss_mib(proc.pid)
+
+    proc, base, first, first_rss = boot()
+    print(f"start: ready in {first:.1f} s, RSS {first_rss:.0f} MiB")
+    try:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            run = measure(client, proc.pid, rng, requests, batches)
+            held = int(client.get("/readyz").json()["vectors"])
+        stop_server(proc)
+        proc, base, clean, clean_rss = boot()
+        proc.kill()  # kill -9: no snapshot written, no lock let go
+        proc.wait()
+        proc, base, killed, killed_rss = boot()
+    finally:
+        stop_server(proc)
+    print(f"vectors in the index: {held}")
+    print(
+        f"one new article  {percentiles(run.ingest)}  (assign incl. model {run.assign_ms:.1f} ms)"
+    )
+    print(f"match            {percentiles(run.match)}")
+    print(
+        f"batches of 32: {run.batch_rate:.1f} articles/s; server RSS after the load {run.rss:.0f} MiB"
+    )
+    print(f"restart after a clean stop: ready in {clean:.1f} s, RSS {clean_rss:.0f} MiB")
+    print(f"restart after kill -9: ready in {killed:.1f} s, RSS {killed_rss:.0f} MiB")
 
 
 async def soak(duration: float, stored: int) -> None:
@@ -300,8 +361,15 @@ def main() -> None:
     mem.add_argument("--warmup", type=int, default=500)
     mem.add_argument("--seed", type=int, default=1)
     mem.add_argument("--database-url", help="an empty store to use (default: a new SQLite file)")
+    big = sub.add_parser("scale")
+    big.add_argument("data_dir", type=Path, help="where the seeded store is kept (reused)")
+    big.add_argument("--stored", type=int, default=1_000_000)
+    big.add_argument("--requests", type=int, default=200)
+    big.add_argument("--batches", type=int, default=10)
     args = parser.parse_args()
-    if args.mode == "memory":
+    if args.mode == "scale":
+        scale(args.data_dir, args.stored, args.requests, args.batches)
+    elif args.mode == "memory":
         memory(args.data_dir, args.articles, args.warmup, args.seed, args.database_url)
     elif args.mode == "latency":
         for stored in args.stored:

@@ -45,16 +45,15 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
     groups: list[dict[str, object]] = []
     rows: list[dict[str, object]] = []
     terms: list[PageTerms] = []
-    words = settings.pipeline.copies.shingle_words
+    rules = settings.pipeline.copies  # one config object: its LSH bands are computed once
+    words = rules.shingle_words
 
     def flush() -> None:
         with Session(engine) as session, session.begin():
-            if stories:
-                session.execute(insert(StoryRow), stories)
-            if groups:
-                session.execute(insert(GroupRow), groups)
-            if rows:
-                session.execute(insert(ArticleRow), rows)
+            conn = session.connection()  # plain inserts: the ORM's bulk path costs more
+            for table, values in ((StoryRow, stories), (GroupRow, groups), (ArticleRow, rows)):
+                if values:
+                    conn.execute(insert(table), values)
             index_pages(session, terms, new=True)  # what copy detection finds them by
         for done in (stories, groups, rows, terms):
             done.clear()
@@ -102,7 +101,7 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                 fp = Fingerprint(f"{member:032x}", shingles, minhash, 300)
                 title = f"Seeded story {story}"
                 line = headline_of(title, sketch, words)
-                terms.append(page_terms(member, fp, line, settings.pipeline.copies))
+                terms.append(page_terms(member, fp, line, rules))
                 rows.append(
                     {
                         "id": f"seed-{member}",
