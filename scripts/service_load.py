@@ -134,6 +134,7 @@ class Timings:
     ingest: list[float]
     match: list[float]
     assign_ms: float  # the server's own assign time per article, model included
+    batch: list[float]  # seconds per request of 32 new articles
     batch_rate: float  # articles per second, batches of 32
     rss: float  # server RSS at the end, MiB
 
@@ -165,13 +166,14 @@ def measure(
         response = client.post("/v1/match", json=text)
         matches.append(time.perf_counter() - t0)
         response.raise_for_status()
-    t0 = time.perf_counter()
+    spent = []
     for b in range(batches):
-        client.post(
-            "/v1/articles", json=[article(10_000 + b * 32 + i, rng) for i in range(32)]
-        ).raise_for_status()
-    rate = batches * 32 / (time.perf_counter() - t0)
-    return Timings(times, matches, assign / requests * 1000, rate, rss_mib(pid))
+        body = [article(10_000 + b * 32 + i, rng) for i in range(32)]
+        t0 = time.perf_counter()
+        client.post("/v1/articles", json=body).raise_for_status()
+        spent.append(time.perf_counter() - t0)
+    rate = batches * 32 / sum(spent)
+    return Timings(times, matches, assign / requests * 1000, spent, rate, rss_mib(pid))
 
 
 def latency(stored: int, requests: int, batches: int) -> None:
@@ -237,9 +239,8 @@ def scale(data: Path, stored: int, requests: int, batches: int) -> None:
         f"one new article  {percentiles(run.ingest)}  (assign incl. model {run.assign_ms:.1f} ms)"
     )
     print(f"match            {percentiles(run.match)}")
-    print(
-        f"batches of 32: {run.batch_rate:.1f} articles/s; server RSS after the load {run.rss:.0f} MiB"
-    )
+    print(f"batches of 32    {percentiles(run.batch)}  ({run.batch_rate:.1f} articles/s)")
+    print(f"server RSS after the load {run.rss:.0f} MiB")
     print(f"restart after a clean stop: ready in {clean:.1f} s, RSS {clean_rss:.0f} MiB")
     print(f"restart after kill -9: ready in {killed:.1f} s, RSS {killed_rss:.0f} MiB")
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from index.snapshot import load_snapshot, save_snapshot
-from index.vector_index import FaissIndex, build_index, plan_for
+from index.vector_index import FaissIndex, build_index, plan_for, trained_ivf
 from service.answer import ArticleAnswer, CopyOfOut, Evidence, FlagOut, MatchOut, StoryNearOut
 from service.article import Article
 from service.canonical import Candidate
@@ -270,10 +270,25 @@ class Engine:
                     snapshot.add(newer, self.store.vectors(newer.tolist()))
                 return snapshot
             log.warning("index snapshot is stale; rebuilding from the store")
-        dim = self.embedder.dim
-        vectors = self.store.vectors(ids.tolist()) if len(ids) else np.zeros((0, dim), np.float32)
-        index = build_index(ids, vectors, plan_for(len(ids), self.settings.flat_max), dim)
+        index = self._index_from_store(ids)
         save_snapshot(index, directory, self.settings.vector_version)
+        return index
+
+    def _index_from_store(self, ids: np.ndarray, chunk: int = 50_000) -> FaissIndex:
+        """The index of these groups' vectors, read from the store ``chunk`` at a time (an
+        IVF's lists are trained on a sample first): a million vectors are never held twice."""
+        dim = self.embedder.dim
+        plan = plan_for(len(ids), self.settings.flat_max)
+        trained = None
+        if plan.kind == "ivf":
+            size = min(len(ids), plan.nlist * 64)
+            sample = np.sort(np.random.default_rng(0).choice(ids, size=size, replace=False))
+            trained = trained_ivf(self.store.vectors(sample.tolist()), plan, dim)
+        empty = np.zeros((0, dim), np.float32)
+        index = build_index(np.zeros(0, np.int64), empty, plan, dim, trained=trained)
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            index.add(part, self.store.vectors(part.tolist()))
         return index
 
     def snapshot(self) -> None:
