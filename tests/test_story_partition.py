@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import faiss
 import numpy as np
 import pytest
 
 from index.recluster import _agglomerate, components, dense
-from index.vector_index import IndexPlan, build_index, plan_for
+from index.vector_index import IndexPlan, plan_for, trained_ivf
 from service.config import StoryRules
 from service.stories import Link, days_apart, decayed, story_partition
 
@@ -21,7 +22,11 @@ def _reference(
     plan: IndexPlan,
 ) -> tuple[list[int], list[Link | None]]:
     n = len(matrix)
-    index = build_index(np.arange(n, dtype=np.int64), matrix, plan, matrix.shape[1])
+    # 32-bit vectors, as the join computes cosines (the served index keeps 16-bit ones)
+    index = faiss.IndexFlatIP(matrix.shape[1])
+    if plan.kind == "ivf":
+        index = faiss.clone_index(trained_ivf(matrix, plan, matrix.shape[1]))
+    index.add(matrix)
     pairs: dict[tuple[int, int], tuple[float, float]] = {}
     sims, found = index.search(matrix, min(rules.neighbours + 1, n))
     for a, (cosines, others) in enumerate(zip(sims.tolist(), found.tolist(), strict=True)):

@@ -18,7 +18,7 @@ def test_search_returns_our_ids_and_cosines() -> None:
     index.add(ids, vectors)
     sims, found = index.search(vectors[[3, 7]], 1)
     assert found[:, 0].tolist() == [1003, 1007]
-    assert np.allclose(sims[:, 0], 1.0, atol=1e-5)
+    assert np.allclose(sims[:, 0], 1.0, atol=5e-4)  # kept as 16-bit floats: 2^-11 relative
 
 
 def test_remove_and_empty_search() -> None:
