@@ -23,7 +23,7 @@ def _reference(
 ) -> tuple[list[int], list[Link | None]]:
     n = len(matrix)
     # 32-bit vectors, as the join computes cosines (the served index keeps 16-bit ones)
-    index = faiss.IndexFlatIP(matrix.shape[1])
+    index: faiss.Index = faiss.IndexFlatIP(matrix.shape[1])
     if plan.kind == "ivf":
         index = faiss.clone_index(trained_ivf(matrix, plan, matrix.shape[1]))
     index.add(matrix)
