@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.snapshot import load_snapshot
 from service.article import parse_article
 from service.embedding import Embedder
 from service.engine import Engine
@@ -40,4 +41,7 @@ def test_a_lost_snapshot_is_rebuilt_from_the_store_chunk_by_chunk(
     again = Engine(settings, store, model)
     assert again.vectors == len(ids)
     again.close()
+    loaded = load_snapshot(settings.index_dir / "v0", model.dim, settings.vector_version)
+    assert loaded is not None and loaded.kind == "ivf"  # the rebuilt index, saved and read back
+    assert np.array_equal(loaded.ids(), ids)
     engine_.dispose()
