@@ -19,7 +19,7 @@ from service.api.docs import add_docs
 from service.article import ArticleError
 from service.embedder import Embedder, load_embedder
 from service.engine import Engine, NotFound, Recovering
-from service.heap import limit_arenas
+from service.heap import tune_heap
 from service.metrics import Metrics
 from service.queries import KeywordBackground, Missing, Reader
 from service.settings import Settings
@@ -42,7 +42,7 @@ async def _watch_versions(engine: Engine, every: float) -> None:
 
 def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     """The app; the model, store and index load in its lifespan, not at import."""
-    limit_arenas()  # before the request threads exist (service.heap says why)
+    tune_heap()  # before the request threads exist (service.heap says why)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
