@@ -26,6 +26,7 @@ from service.settings import Settings
 from service.store import Store, StoreUnavailable, connect
 from service.store.lock import StoreBusy, WriteBusy, serve_lock, settle_interrupted_runs
 from service.store.migrate import upgrade
+from service.store.wal import background_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,11 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = connect(settings.store_url)
+        engine = connect(settings.store_url, checkpoints=False)  # a thread of ours does (store.wal)
         upgrade(engine)
         store = Store(engine)
         try:
-            with serve_lock(store, settings.data_dir):
+            with serve_lock(store, settings.data_dir), background_checkpoints(engine):
                 settle_interrupted_runs(settings.data_dir, store)
                 app.state.engine = Engine(settings, store, embedder or load_embedder(settings))
                 app.state.reader = Reader(

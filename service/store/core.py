@@ -117,8 +117,9 @@ def insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> N
         session.execute(dialect_of(session).insert(table).values(chunk).on_conflict_do_nothing())
 
 
-def connect(url: str) -> Engine:
-    """An engine for the URL; SQLite gets WAL and full sync so a kill loses nothing committed."""
+def connect(url: str, checkpoints: bool = True) -> Engine:
+    """An engine for the URL; SQLite gets WAL and full sync so a kill loses nothing committed.
+    ``checkpoints`` False: its commits never copy the log back (``store.wal`` does it)."""
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -131,6 +132,8 @@ def connect(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            if not checkpoints:
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.close()
 
         return engine
