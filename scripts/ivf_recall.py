@@ -45,6 +45,16 @@ def paragraphs(data_dir: Path, words: int, min_words: int = 25) -> list[str]:
     return list(dict.fromkeys(cut))
 
 
+def paragraph_vectors(data_dir: Path, settings: Settings) -> np.ndarray:
+    """The real paragraphs' vectors, as the configured model makes them (cut at the lead's
+    length, as a group's vector is)."""
+    texts = paragraphs(data_dir, settings.lead_words)
+    started = time.perf_counter()
+    vectors = load_embedder(settings).embed(texts).astype(np.float32)
+    print(f"{len(texts)} real paragraphs embedded in {time.perf_counter() - started:.1f} s")
+    return vectors
+
+
 def recalls(
     want: np.ndarray, want_sims: np.ndarray, got: np.ndarray, threshold: float
 ) -> tuple[float, float]:
@@ -70,12 +80,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=3000)
     args = parser.parse_args()
     settings = Settings()
-    texts = paragraphs(args.data_dir, settings.lead_words)
-    started = time.perf_counter()
-    vectors = load_embedder(settings).embed(texts).astype(np.float32)
-    print(f"{len(texts)} real paragraphs embedded in {time.perf_counter() - started:.1f} s")
+    vectors = paragraph_vectors(args.data_dir, settings)
     queries = np.random.default_rng(0).choice(
-        len(texts), size=min(args.queries, len(texts)), replace=False
+        len(vectors), size=min(args.queries, len(vectors)), replace=False
     )
     threshold = settings.pipeline.stories.threshold
     dim = vectors.shape[1]
@@ -84,7 +91,7 @@ def main() -> None:
     want_sims, want = exact.search(vectors[queries], 21)
     print(f"{'lists':>6} {'probes':>7} {'share':>7} {'recall@10':>10} {f'cos>={threshold}':>10}")
     for scale in (4, 8):
-        lists = int(scale * np.sqrt(len(texts)))
+        lists = int(scale * np.sqrt(len(vectors)))
         ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
         ivf.train(vectors)
         ivf.add(vectors)

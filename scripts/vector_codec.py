@@ -19,10 +19,9 @@ from typing import Any
 
 import faiss
 import numpy as np
-from ivf_recall import paragraphs
+from ivf_recall import paragraph_vectors
 
 from index.vector_index import build_index, plan_for, trained_ivf
-from service.embedder import load_embedder
 from service.settings import Settings
 
 
@@ -45,8 +44,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000)
     args = parser.parse_args()
     settings = Settings()
-    texts = paragraphs(args.data_dir, settings.lead_words)
-    vectors = load_embedder(settings).embed(texts).astype(np.float32)
+    vectors = paragraph_vectors(args.data_dir, settings)
     n, dim = vectors.shape
     ids = np.arange(n, dtype=np.int64)
     rng = np.random.default_rng(0)

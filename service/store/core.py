@@ -142,6 +142,11 @@ def connect(url: str, checkpoints: bool = True) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+LIVE_SPANS = select(
+    GroupRow.id, GroupRow.story_id, GroupRow.first_published, GroupRow.last_published
+).where(GroupRow.merged_into.is_(None))
+
+
 class Store:
     """Typed reads and transactional writes over the schema."""
 
@@ -315,13 +320,7 @@ class Store:
         self, only: Sequence[int] | None = None
     ) -> list[tuple[int, int, datetime | None, datetime | None]]:
         """(group, story, first published, last published) of every live group (or of these)."""
-        columns = (
-            GroupRow.id,
-            GroupRow.story_id,
-            GroupRow.first_published,
-            GroupRow.last_published,
-        )
-        query = select(*columns).where(GroupRow.merged_into.is_(None))
+        query = LIVE_SPANS
         if only is not None:
             query = query.where(GroupRow.id.in_(list(only)))
         with self.session() as s:
@@ -333,13 +332,7 @@ class Store:
         """Group ids, stories, first and last publication (micros since the epoch,
         ``group_table.UNKNOWN`` where none) of every live group, read in chunks into int64
         columns: a process starting on a million groups holds no row objects for them."""
-        columns = (
-            GroupRow.id,
-            GroupRow.story_id,
-            GroupRow.first_published,
-            GroupRow.last_published,
-        )
-        query = select(*columns).where(GroupRow.merged_into.is_(None))
+        query = LIVE_SPANS
         parts: list[np.ndarray] = []
         with self.reading() as conn:
             result = conn.execution_options(yield_per=chunk).execute(query)
