@@ -160,14 +160,19 @@ class FaissIndex:
 FlatIPIndex = FaissIndex
 
 
+def training_rows(count: int, plan: IndexPlan, seed: int = 0) -> np.ndarray:
+    """Which of ``count`` vectors train the IVF's lists: 64 per list, drawn with ``seed``,
+    ascending (a caller reading vectors from the store reads only these)."""
+    size = min(count, plan.nlist * 64)
+    return np.sort(np.random.default_rng(seed).choice(count, size=size, replace=False))
+
+
 def trained_ivf(vectors: np.ndarray, plan: IndexPlan, dim: int, seed: int = 0) -> Any:
-    """An empty IVF index of the planned shape, its quantizer trained on a sample of
-    ``vectors`` (64 per list, drawn with ``seed``)."""
+    """An empty IVF index of the planned shape, its quantizer trained on ``training_rows``
+    of ``vectors``."""
     vectors = _as_vectors(vectors, dim)
     ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, plan.nlist, faiss.METRIC_INNER_PRODUCT)
-    sample = min(len(vectors), plan.nlist * 64)
-    rows = np.random.default_rng(seed).choice(len(vectors), size=sample, replace=False)
-    ivf.train(vectors[np.sort(rows)])
+    ivf.train(vectors[training_rows(len(vectors), plan, seed)])
     ivf.nprobe = plan.nprobe
     return ivf
 

@@ -62,6 +62,7 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
         story += 1
         when = start + timedelta(minutes=int(rng.integers(0, 60 * 24 * 30)))
         stories.append({"id": story, "created_at": when, "merged_into": None})
+        title = f"Seeded story {story}"  # every page's title, lead and text
         topic = topics[int(rng.integers(0, len(topics)))]
         centre = topic + rng.normal(scale=0.7, size=DIM).astype(np.float32)
         for _ in range(int(rng.integers(1, 8))):
@@ -91,7 +92,7 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                     # what the vector is made from, as the reindex computes it (the group's
                     # one voice is this full text): the stored vector stays current
                     record["vector_key"] = lead_key(
-                        f"Seeded story {story}",
+                        title,
                         sketch,
                         sketch.kept(np.zeros(1, dtype=bool)),
                         settings.lead_words,
@@ -99,8 +100,8 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                     )
                 minhash = minhasher(shingles)
                 fp = Fingerprint(f"{member:032x}", shingles, minhash, 300)
-                title = f"Seeded story {story}"
                 line = headline_of(title, sketch, words)
+                site = f"outlet-{member % 50}.example"
                 terms.append(page_terms(member, fp, line, rules))
                 rows.append(
                     {
@@ -111,8 +112,8 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                         "similarity": 0.9 if copy else None,
                         "published_at": when,
                         "ingested_at": when,
-                        "title": f"Seeded story {story}",
-                        "source": f"outlet-{member % 50}.example",
+                        "title": title,
+                        "source": site,
                         "url": None,
                         "words": 300,
                         "content_hash": f"{member:032x}",
@@ -122,11 +123,11 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                         "furniture": np.zeros(1, dtype=np.bool_).tobytes(),
                         "painted": np.zeros(1, dtype=np.bool_).tobytes(),
                         "prepared_with": PREPARATION_VERSION,
-                        "site": f"outlet-{member % 50}.example",
-                        "lead": f"Seeded story {story}",
-                        "clean_text": f"Seeded story {story}",
+                        "site": site,
+                        "lead": title,
+                        "clean_text": title,
                         "flags": [],
-                        "raw": f"Seeded story {story}",
+                        "raw": title,
                         "raw_kind": "text",
                         "captions": [],
                     }

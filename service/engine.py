@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from index.snapshot import load_snapshot, save_snapshot
-from index.vector_index import FaissIndex, build_index, plan_for, trained_ivf
+from index.vector_index import FaissIndex, build_index, plan_for, trained_ivf, training_rows
 from service.answer import ArticleAnswer, CopyOfOut, Evidence, FlagOut, MatchOut, StoryNearOut
 from service.article import Article
 from service.canonical import Candidate
@@ -281,8 +281,7 @@ class Engine:
         plan = plan_for(len(ids), self.settings.flat_max)
         trained = None
         if plan.kind == "ivf":
-            size = min(len(ids), plan.nlist * 64)
-            sample = np.sort(np.random.default_rng(0).choice(ids, size=size, replace=False))
+            sample = ids[training_rows(len(ids), plan)]
             trained = trained_ivf(self.store.vectors(sample.tolist()), plan, dim)
         empty = np.zeros((0, dim), np.float32)
         index = build_index(np.zeros(0, np.int64), empty, plan, dim, trained=trained)
