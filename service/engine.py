@@ -340,16 +340,23 @@ class Engine:
         for article in articles:
             unique.setdefault(article.id, article)
         items = {article_id: item_of(a, self.config) for article_id, a in unique.items()}
+        written: dict[str, ArticleAnswer] = {}
         with self._lock, self._writes.held():
             self._recover()
             self._catch_up()
-            stored = self.store.articles(list(items))
+            stored = self.store.stored_ids(list(items))
             fresh = [item for article_id, item in items.items() if article_id not in stored]
             if fresh:
-                self._assign_and_store(fresh, [unique[it.id] for it in fresh])
-        return self.answers([a.id for a in articles])
+                written = self._assign_and_store(fresh, [unique[it.id] for it in fresh])
+        missing = [a.id for a in articles if a.id not in written]
+        read = dict(zip(missing, self.answers(missing), strict=True)) if missing else {}
+        return [written.get(a.id) or read[a.id] for a in articles]
 
-    def _assign_and_store(self, items: list[Item], articles: list[Article]) -> None:
+    def _assign_and_store(
+        self, items: list[Item], articles: list[Article]
+    ) -> dict[str, ArticleAnswer]:
+        """Assign and write ``items``; their answers, as a read of the store just after the
+        write would give them (no read: a single new article costs no query after it)."""
         started, embedded = time.perf_counter(), self._stream.embedded
         try:
             assigned = self._stream.assign(items, self._counts)
@@ -377,6 +384,35 @@ class Engine:
                 self._index, self._snapshot_dir(self._version), self.settings.vector_version
             )
             self._since_snapshot = 0
+        return self._written(assigned, batch)
+
+    def _written(self, assigned: Assigned, batch: IngestBatch) -> dict[str, ArticleAnswer]:
+        """The answers of a batch just written, from its own rows. A group this batch
+        opened that holds one article has that article as its canonical; any other group's
+        canonical is read (an older member, or the policy choosing among several)."""
+        assignments = assigned.assignments
+        sizes: dict[int, int] = {}
+        for a in assignments:
+            sizes[a.group] = sizes.get(a.group, 0) + 1
+        alone = {
+            a.group
+            for a in assignments
+            if a.opened and sizes[a.group] == 1 and a.group not in assigned.merged.values()
+        }
+        canonical = self.canonical_ids({a.group for a in assignments} - alone)
+        out = {}
+        for a, values in zip(assignments, batch.articles, strict=True):
+            out[values["id"]] = ArticleAnswer(
+                id=values["id"],
+                duplicate_group=a.group,
+                canonical_id=values["id"] if a.group in alone else canonical[a.group],
+                story=a.story,
+                is_duplicate=a.is_duplicate,
+                similarity=a.similarity,
+                flags=[FlagOut(**f) for f in values["flags"]],
+                evidence=Evidence(**values["evidence"]),
+            )
+        return out
 
     def _batch(self, items: list[Item], articles: list[Article], assigned: Assigned) -> IngestBatch:
         assignments = assigned.assignments
@@ -597,6 +633,8 @@ class Engine:
     def canonicals(self, groups: set[int]) -> dict[int, Candidate]:
         """Each group's canonical member, read from the store: a change of policy shows at
         once, and the next reindex orders the groups' voices and copies by it."""
+        if not groups:
+            return {}
         members: dict[int, list[Candidate]] = {}
         for group, candidate in self.store.candidates(groups):
             members.setdefault(group, []).append(candidate)

@@ -210,6 +210,11 @@ class Store:
             rows = s.scalars(select(ArticleRow).where(ArticleRow.id.in_(list(ids)))).all()
             return {row.id: row for row in rows}
 
+    def stored_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these article ids are stored (the id column alone)."""
+        with self.reading() as conn:
+            return set(conn.scalars(select(ArticleRow.id).where(ArticleRow.id.in_(list(ids)))))
+
     def group(self, group_id: int) -> GroupRow | None:
         with self.session() as s:
             return s.get(GroupRow, group_id)
