@@ -177,6 +177,16 @@ class _TorchTokenizer:
         return {name: np.asarray(encoded[name], dtype=np.int64) for name in INPUTS}
 
 
+def _session(target: Path, threads: int) -> Any:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxEmbedder:
     """Mean-pooled, normalised sentence vectors from the int8 ONNX export of the model.
 
@@ -184,8 +194,6 @@ class OnnxEmbedder:
     tokenizer's file are all a start reads (no torch import, no progress bars)."""
 
     def __init__(self, model: str, batch_size: int, cache: Path) -> None:
-        import onnxruntime
-
         path = model_path(model)
         layout = read_layout(path)
         digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
@@ -207,14 +215,12 @@ class OnnxEmbedder:
         else:
             assert reference is not None  # loaded above for a folder read_layout cannot read
             encode, dim = _TorchTokenizer(reference.model), reference.dim
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(target), options, providers=["CPUExecutionProvider"]
-        )
-        self._inputs = frozenset(node.name for node in self._session.get_inputs())
         self._threads = cores()
+        self._session = _session(target, 1)
+        # one text alone (a live ingest, a match) splits its matrix products over the cores;
+        # the threads sleep between runs, so a busy machine runs it as fast as one thread
+        self._alone = _session(target, self._threads) if self._threads > 1 else self._session
+        self._inputs = frozenset(node.name for node in self._session.get_inputs())
         self._encode = encode
         self._batch_size = batch_size
         self.name = model
@@ -228,17 +234,19 @@ class OnnxEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if len(texts) <= 1 or self._threads == 1:
             for row, text in enumerate(texts):
-                out[row] = self._run(self._encode(text))
+                out[row] = self._run(self._encode(text), self._alone)
             return out
         with ThreadPoolExecutor(min(self._threads, len(texts))) as pool:
             # tokenized here, one by one (the tokenizer is not thread-safe), while the
             # texts before run: no core waits for the whole batch to be tokenized
-            runs = [pool.submit(self._run, self._encode(text)) for text in texts]
+            runs = [pool.submit(self._run, self._encode(text), self._session) for text in texts]
             for row, run in enumerate(runs):
                 out[row] = run.result()
         return out
 
-    def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+    def _run(self, feed: dict[str, np.ndarray], session: Any) -> np.ndarray:
+        """One text's vector: the same bits from either session (tested), so a vector does
+        not depend on how many texts were embedded beside it."""
         fed = {name: row for name, row in feed.items() if name in self._inputs}
-        pooled = self._session.run(None, fed)[0][0].mean(axis=0)
+        pooled = session.run(None, fed)[0][0].mean(axis=0)
         return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
