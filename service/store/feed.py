@@ -69,14 +69,15 @@ def latest(store: Store) -> int:
 
 def since(store: Store, seq: int) -> list[Change]:
     """The changes committed after ``seq``, in order."""
-    with store.session() as s:
-        rows = s.scalars(select(ChangeRow).where(ChangeRow.seq > seq).order_by(ChangeRow.seq))
-        return [_change(row) for row in rows]
-
-
-def _change(row: ChangeRow) -> Change:
-    merges = tuple((int(a), int(b)) for a, b in row.merges)
-    return Change(int(row.seq), tuple(row.members), tuple(row.groups), merges)
+    columns = (ChangeRow.seq, ChangeRow.members, ChangeRow.groups, ChangeRow.merges)
+    with store.reading() as conn:
+        rows = conn.execute(select(*columns).where(ChangeRow.seq > seq).order_by(ChangeRow.seq))
+        return [
+            Change(
+                int(n), tuple(members), tuple(groups), tuple((int(a), int(b)) for a, b in merges)
+            )
+            for n, members, groups, merges in rows
+        ]
 
 
 def touched(changes: Iterable[Change]) -> Change:

@@ -76,7 +76,7 @@ class StoreCounts:
         """Counts for every key; the groups themselves only for keys with few of them."""
         out: dict[Any, Tally] = {}
         keys = sorted(set(keys))
-        with self._store.session() as s:
+        with self._store.reading() as s:
             for start in range(0, len(keys), CHUNK):
                 chunk = keys[start : start + CHUNK]
                 query = select(key_col, func.count(func.distinct(group_col))).where(
