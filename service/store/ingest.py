@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.store.core import CHUNK, Store, insert_ignore
@@ -125,29 +125,38 @@ class IngestBatch:
     pages: list[PageTerms] = field(default_factory=list)  # new and refreshed pages' terms
 
 
+def _table(row: type[Any]) -> Table:
+    return cast(Table, row.__table__)
+
+
 def write_batch(store: Store, batch: IngestBatch) -> None:
     """One ingest, in one transaction."""
     stamp = now()
     with store.session() as s:
         if batch.change is not None:  # first: a write that missed another fails here, whole
             record(s, batch.change)
-        for story in batch.stories:
-            s.add(StoryRow(id=story, created_at=stamp))
-        s.flush()
-        opened: dict[int, GroupRow] = {}
-        for g in batch.groups:
-            opened[g.id] = GroupRow(
-                id=g.id,
-                story_id=g.story,
-                created_at=stamp,
-                first_published=g.published_at,
-                last_published=g.published_at,
-                vector=g.vector,
-                vector_version=g.vector_version,
-                vector_key=g.vector_key,
+        # new rows as plain inserts, one statement per table (no unit of work to flush)
+        if batch.stories:
+            rows = [{"id": story, "created_at": stamp} for story in batch.stories]
+            s.execute(insert(_table(StoryRow)), rows)
+        opened = {g.id for g in batch.groups}
+        if batch.groups:
+            s.execute(
+                insert(_table(GroupRow)),
+                [
+                    {
+                        "id": g.id,
+                        "story_id": g.story,
+                        "created_at": stamp,
+                        "first_published": g.published_at,
+                        "last_published": g.published_at,
+                        "vector": g.vector,
+                        "vector_version": g.vector_version,
+                        "vector_key": g.vector_key,
+                    }
+                    for g in batch.groups
+                ],
             )
-            s.add(opened[g.id])
-        s.flush()
         for values in batch.articles:
             when = values["published_at"]
             group = values["group_id"]
@@ -157,7 +166,11 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
                     first, last = utc(row.first_published), utc(row.last_published)
                     row.first_published = min(first, when) if first else when
                     row.last_published = max(last, when) if last else when
-            s.add(ArticleRow(**values, ingested_at=stamp))
+        if batch.articles:
+            s.execute(
+                insert(_table(ArticleRow)),
+                [{**values, "ingested_at": stamp} for values in batch.articles],
+            )
         s.flush()
         for old, survivor in sorted(batch.merged.items()):
             _merge_group(s, old, survivor)
