@@ -10,10 +10,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from service.store.core import CHUNK, Store, insert_ignore
+from service.store.core import Store, insert_ignore
 from service.store.feed import Change, record
 from service.store.pages import PageTerms, index_pages
 from service.store.schema import (
@@ -41,18 +52,32 @@ def _tallies(rows: Sequence[tuple[Any, int]], limit: int) -> dict[Any, Tally]:
     }
 
 
+COUNT_CAP = 1000
+"""A block's groups are counted up to this many: a site's template or the web's "Read more"
+sits in hundreds of thousands of groups, and counting them all on every ingest that shows
+it would read that many index entries (60 ms at 500k). The furniture rule needs 3 at most;
+a boilerplate flag's ``pages`` says at most this (the reindex writes the exact count)."""
+
+UNION = 200  # capped counts per statement: under SQLite's 500 terms of one compound SELECT
+
+
 class StoreCounts:
     """Distinct groups per block, overall, per site and as groups' lead blocks (the
-    ``pipeline.Counts`` the live service's furniture rule reads)."""
+    ``pipeline.Counts`` the live service's furniture rule reads), each counted up to
+    ``cap`` (``COUNT_CAP``); a lead is counted up to ``limit`` only: the rule asks whether
+    one other group leads with it."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, cap: int = COUNT_CAP) -> None:
         self._store = store
+        self._cap = cap
 
     def overall(self, keys: Sequence[int], limit: int) -> dict[int, Tally]:
-        return self._count(BlockGroupRow.key_hash, BlockGroupRow.group_id, keys, limit, None)
+        return self._count(
+            BlockGroupRow.key_hash, BlockGroupRow.group_id, keys, limit, None, self._cap
+        )
 
     def leads(self, keys: Sequence[int], limit: int) -> dict[int, Tally]:
-        return self._count(ArticleRow.lead_block, ArticleRow.group_id, keys, limit, None)
+        return self._count(ArticleRow.lead_block, ArticleRow.group_id, keys, limit, None, limit)
 
     def on_site(self, pairs: Sequence[tuple[int, int]], limit: int) -> dict[tuple[int, int], Tally]:
         by_site: dict[int, list[int]] = {}
@@ -66,34 +91,46 @@ class StoreCounts:
                 keys,
                 limit,
                 BlockSiteRow.site_hash == site,
+                self._cap,
             )
             out.update({(site, key): tally for key, tally in found.items()})
         return out
 
     def _count(
-        self, key_col: Any, group_col: Any, keys: Sequence[int], limit: int, where: Any
+        self,
+        key_col: Any,
+        group_col: Any,
+        keys: Sequence[int],
+        limit: int,
+        where: Any,
+        cap: int,
     ) -> dict[Any, Tally]:
-        """Counts for every key; the groups themselves only for keys with few of them."""
+        """Counts (up to ``cap``) for every key seen; the groups themselves only for keys
+        with fewer than ``limit``. Each key's count reads at most ``cap`` index entries."""
         out: dict[Any, Tally] = {}
         keys = sorted(set(keys))
         with self._store.reading() as s:
-            for start in range(0, len(keys), CHUNK):
-                chunk = keys[start : start + CHUNK]
-                query = select(key_col, func.count(func.distinct(group_col))).where(
-                    key_col.in_(chunk)
-                )
-                if where is not None:
-                    query = query.where(where)
-                counts = {int(k): int(n) for k, n in s.execute(query.group_by(key_col)).all()}
+            for start in range(0, len(keys), UNION):
+                chunk = keys[start : start + UNION]
+                parts = []
+                for key in chunk:
+                    inner = select(group_col).where(key_col == key)
+                    if where is not None:
+                        inner = inner.where(where)
+                    found = inner.distinct().limit(cap).subquery()
+                    number = select(func.count()).select_from(found).scalar_subquery()
+                    parts.append(select(literal(key, BigInteger()), number))
+                rows = s.execute(union_all(*parts)).all()
+                counts = {int(k): int(n) for k, n in rows if n}
                 few = [k for k, n in counts.items() if n < limit]
-                rows: list[tuple[Any, int]] = []
+                pairs: list[tuple[Any, int]] = []
                 if few:
                     query = select(key_col, group_col).where(key_col.in_(few)).distinct()
                     if where is not None:
                         query = query.where(where)
-                    rows = [(int(k), int(g)) for k, g in s.execute(query).all()]
-                found = _tallies(rows, limit)
-                out.update({k: found.get(k, (n, frozenset())) for k, n in counts.items()})
+                    pairs = [(int(k), int(g)) for k, g in s.execute(query).all()]
+                tallies = _tallies(pairs, limit)
+                out.update({k: tallies.get(k, (n, frozenset())) for k, n in counts.items()})
         return out
 
 
