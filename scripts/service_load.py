@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 from server import start_server, stop_server
-from service_seed import seed
+from service_seed import READ_MORE, seed, site_of, template_of
 
 from service.settings import Settings
 
@@ -105,9 +105,16 @@ WORDS = [
 
 
 def article(n: int, rng: random.Random, words: int = 180) -> dict[str, str]:
-    """A new article: random prose from a news vocabulary, about as long as a real lead."""
+    """A new article: random prose from a news vocabulary, about as long as a real lead,
+    under its outlet's template line and "Read more" (furniture a store seeded with
+    ``furniture`` counts in thousands of groups)."""
     text = " ".join(rng.choice(WORDS) for _ in range(words))
-    return {"id": f"load-{n}-{rng.random():.12f}", "title": f"Load article {n}", "text": text}
+    return {
+        "id": f"load-{n}-{rng.random():.12f}",
+        "title": f"Load article {n}",
+        "text": f"{text}\n\n{template_of(n)}\n\n{READ_MORE}",
+        "source": site_of(n),
+    }
 
 
 def rss_mib(pid: int) -> float:
@@ -181,7 +188,7 @@ def latency(stored: int, requests: int, batches: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         started = time.perf_counter()
-        seed(Settings(data_dir=data), stored)
+        seed(Settings(data_dir=data), stored, furniture=True)
         seeded = time.perf_counter() - started
         started = time.perf_counter()
         proc, base = start_server(data)
@@ -213,7 +220,7 @@ def scale(data: Path, stored: int, requests: int, batches: int) -> None:
     settings = Settings(data_dir=data)
     if not (data / "newsdedup.db").exists():
         started = time.perf_counter()
-        seed(settings, stored)
+        seed(settings, stored, furniture=True)
         print(f"seeded {stored} articles in {time.perf_counter() - started:.0f} s")
 
     def boot() -> tuple[subprocess.Popen[bytes], str, float, float]:
@@ -249,7 +256,7 @@ async def soak(duration: float, stored: int) -> None:
     rng = random.Random(1)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        seed(Settings(data_dir=data), stored)
+        seed(Settings(data_dir=data), stored, furniture=True)
         proc, base = start_server(data)
         errors: dict[str, int] = {}
         counts = {"write": 0, "copy": 0, "read": 0}

@@ -18,7 +18,10 @@ import numpy as np
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from service.article import Article
 from service.copies import headline_of
+from service.furniture import site_key
+from service.items import item_of
 from service.page_store import page_terms
 from service.pipeline import lead_key
 from service.settings import PREPARATION_VERSION, Settings
@@ -26,13 +29,41 @@ from service.sketch import Fingerprint, MinHasher, Sketch
 from service.store import ArticleRow, GroupRow, Store, StoryRow, connect
 from service.store.migrate import upgrade
 from service.store.pages import PageTerms, index_pages
+from service.store.schema import BlockGroupRow, BlockSiteRow
 
 DIM = 384
+SITES = 50
+READ_MORE = "Read more stories like this from our newsroom every morning"
 
 
-def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) -> None:
+def site_of(n: int) -> str:
+    return f"outlet-{n % SITES}.example"
+
+
+def template_of(n: int) -> str:
+    """The line every page of outlet ``n % SITES`` carries (its template)."""
+    return f"Outlet {n % SITES} brings you the news that matters to your town and region"
+
+
+def furniture_keys(settings: Settings) -> tuple[int, list[int]]:
+    """The block keys of "Read more" and of each outlet's template line, as the service's
+    own preparation computes them from a page carrying them."""
+    keys = []
+    for n in range(SITES):
+        text = f"A body paragraph.\n\n{template_of(n)}\n\n{READ_MORE}"
+        sketch = item_of(Article(id="k", text=text), settings.pipeline).sketch
+        keys.append((int(sketch.keys[-2]), int(sketch.keys[-1])))
+    return keys[0][1], [template for template, _ in keys]
+
+
+def seed(
+    settings: Settings, articles: int, seed: int = 0, batch: int = 5000, furniture: bool = False
+) -> None:
     """Write at least ``articles`` rows: stories of 1-7 groups, groups of 1-3 members (the
-    copies trimmed versions of the first), stories drawn around topics."""
+    copies trimmed versions of the first), stories drawn around topics. With ``furniture``
+    the block counts say what a real store's say: every page of an outlet carried its
+    template line and "Read more" (``block_groups``, ``block_sites``: the live furniture
+    rule's lookups meet keys in hundreds of thousands of groups)."""
     rng = np.random.default_rng(seed)
     minhasher = MinHasher(settings.num_perm)
     engine = connect(settings.store_url)
@@ -47,6 +78,9 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
     terms: list[PageTerms] = []
     rules = settings.pipeline.copies  # one config object: its LSH bands are computed once
     words = rules.shingle_words
+    read_more, templates = furniture_keys(settings)
+    blocks: set[tuple[int, int]] = set()
+    site_blocks: set[tuple[int, int, int]] = set()
 
     def flush() -> None:
         with Session(engine) as session, session.begin():
@@ -55,7 +89,15 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                 if values:
                     conn.execute(insert(table), values)
             index_pages(session, terms, new=True)  # what copy detection finds them by
-        for done in (stories, groups, rows, terms):
+            if blocks:
+                conn.execute(
+                    insert(BlockGroupRow), [{"key_hash": k, "group_id": g} for k, g in blocks]
+                )
+                conn.execute(
+                    insert(BlockSiteRow),
+                    [{"site_hash": on, "key_hash": k, "group_id": g} for on, k, g in site_blocks],
+                )
+        for done in (stories, groups, rows, terms, blocks, site_blocks):
             done.clear()
 
     while member < articles:
@@ -101,7 +143,13 @@ def seed(settings: Settings, articles: int, seed: int = 0, batch: int = 5000) ->
                 minhash = minhasher(shingles)
                 fp = Fingerprint(f"{member:032x}", shingles, minhash, 300)
                 line = headline_of(title, sketch, words)
-                site = f"outlet-{member % 50}.example"
+                site = site_of(member)
+                if furniture:  # what the service writes for each of the page's blocks
+                    on = site_key(site)
+                    assert on is not None
+                    for key in (int(sketch.keys[0]), templates[member % SITES], read_more):
+                        blocks.add((key, group))
+                        site_blocks.add((on, key, group))
                 terms.append(page_terms(member, fp, line, rules))
                 rows.append(
                     {
@@ -146,9 +194,12 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--furniture", action="store_true", help="outlet templates and 'Read more' counted"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
-    seed(Settings(data_dir=args.data_dir), args.articles, args.seed)
+    seed(Settings(data_dir=args.data_dir), args.articles, args.seed, furniture=args.furniture)
     print(
         f"seeded {args.articles} articles into {args.data_dir} in {time.perf_counter() - started:.1f} s"
     )
