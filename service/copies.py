@@ -329,8 +329,9 @@ class Headlines:
             for block, key in enumerate(keys):
                 for other in table.get(key, ()):
                     lines.setdefault(other, []).append(block)
-        known = dict(self._lines)
-        wanted = [o for o in sorted(opening | set(lines)) if o not in known]
+        found = opening | set(lines)  # only these: a copy of every headline made a run
+        known = {o: self._lines[o] for o in found if o in self._lines}  # quadratic
+        wanted = sorted(o for o in found if o not in known)
         if wanted and self._stored is not None:
             known.update(self._stored.lines(wanted))
         return opening, lines, known
