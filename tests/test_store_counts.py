@@ -42,5 +42,5 @@ def test_counts_stop_at_the_cap_and_name_the_groups_of_rare_blocks(database_url:
         (6, 11): (1, frozenset({9})),
     }
     # more keys than one statement asks about
-    many = StoreCounts(store, cap=4).overall(list(range(1000, 1450)) + [11], 3)
+    many = StoreCounts(store, cap=4).overall([*range(1000, 1450), 11], 3)
     assert many == {11: (4, frozenset())}
