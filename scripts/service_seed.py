@@ -25,7 +25,7 @@ from service.items import item_of
 from service.page_store import page_terms
 from service.pipeline import lead_key
 from service.settings import PREPARATION_VERSION, Settings
-from service.sketch import Fingerprint, MinHasher, Sketch
+from service.sketch import MinHasher, Sketch, fingerprint
 from service.store import ArticleRow, GroupRow, Store, StoryRow, connect
 from service.store.migrate import upgrade
 from service.store.pages import PageTerms, index_pages
@@ -140,8 +140,9 @@ def seed(
                         settings.lead_words,
                         settings.vector_version,
                     )
-                minhash = minhasher(shingles)
-                fp = Fingerprint(f"{member:032x}", shingles, minhash, 300)
+                # the fingerprint the pipeline computes for this sketch (a reindex finds the
+                # stored one current, as on a real store)
+                fp = fingerprint(sketch, sketch.kept(), minhasher)
                 line = headline_of(title, sketch, words)
                 site = site_of(member)
                 if furniture:  # what the service writes for each of the page's blocks
@@ -163,10 +164,10 @@ def seed(
                         "title": title,
                         "source": site,
                         "url": None,
-                        "words": 300,
-                        "content_hash": f"{member:032x}",
-                        "shingles": shingles.tobytes(),
-                        "minhash": minhash.tobytes(),
+                        "words": fp.words,
+                        "content_hash": fp.content_hash,
+                        "shingles": fp.shingles.tobytes(),
+                        "minhash": fp.minhash.tobytes(),
                         "sketch": sketch.to_bytes(),
                         "furniture": np.zeros(1, dtype=np.bool_).tobytes(),
                         "painted": np.zeros(1, dtype=np.bool_).tobytes(),

@@ -13,7 +13,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import Float, and_, case, cast, create_engine, event, func, select, update
+from sqlalchemy import (
+    Float,
+    Table,
+    and_,
+    case,
+    cast,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -108,6 +119,12 @@ class MemberRow(NamedTuple):
 
 def dialect_of(session: Session) -> Any:
     return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+
+
+def table_of(row: type[Any]) -> Table:
+    """A mapped class's table, for plain inserts (no ORM unit of work or bulk path)."""
+    table: Table = row.__table__
+    return table
 
 
 def insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> None:

@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Table,
     bindparam,
     delete,
     func,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from service.store.core import Store, insert_ignore
+from service.store.core import Store, insert_ignore, table_of
 from service.store.feed import Change, record
 from service.store.pages import PageTerms, index_pages
 from service.store.schema import (
@@ -162,10 +161,6 @@ class IngestBatch:
     pages: list[PageTerms] = field(default_factory=list)  # new and refreshed pages' terms
 
 
-def _table(row: type[Any]) -> Table:
-    return cast(Table, row.__table__)
-
-
 def write_batch(store: Store, batch: IngestBatch) -> None:
     """One ingest, in one transaction."""
     stamp = now()
@@ -175,11 +170,11 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
         # new rows as plain inserts, one statement per table (no unit of work to flush)
         if batch.stories:
             rows = [{"id": story, "created_at": stamp} for story in batch.stories]
-            s.execute(insert(_table(StoryRow)), rows)
+            s.execute(insert(table_of(StoryRow)), rows)
         opened = {g.id for g in batch.groups}
         if batch.groups:
             s.execute(
-                insert(_table(GroupRow)),
+                insert(table_of(GroupRow)),
                 [
                     {
                         "id": g.id,
@@ -205,7 +200,7 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
                     row.last_published = max(last, when) if last else when
         if batch.articles:
             s.execute(
-                insert(_table(ArticleRow)),
+                insert(table_of(ArticleRow)),
                 [{**values, "ingested_at": stamp} for values in batch.articles],
             )
         s.flush()
