@@ -11,14 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
+    TextClause,
     bindparam,
     delete,
-    func,
     insert,
-    literal,
     select,
-    union_all,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -60,6 +58,41 @@ a boilerplate flag's ``pages`` says at most this (the reindex writes the exact c
 UNION = 200  # capped counts per statement: under SQLite's 500 terms of one compound SELECT
 
 
+@dataclass(frozen=True)
+class _Spread:
+    """Where a block's distinct groups are counted: a table, its key and group columns, and
+    a condition on the rest of the row (``:site``)."""
+
+    table: str
+    key: str
+    group: str
+    where: str = ""
+
+    def statement(self, keys: int) -> TextClause:
+        """Each of ``keys`` keys (``:k0``...) with its groups counted up to ``:cap``, one
+        bounded index range each, in one statement (plain SQL: building it as expressions
+        cost more than running it)."""
+        parts = [
+            f"SELECT CAST(:k{i} AS BIGINT), (SELECT count(*) FROM (SELECT DISTINCT {self.group}"
+            f" FROM {self.table} WHERE {self.key} = :k{i}{self.where} LIMIT :cap) AS c{i})"
+            for i in range(keys)
+        ]
+        return text(" UNION ALL ".join(parts))
+
+    def groups(self, keys: int) -> TextClause:
+        """The groups of ``keys`` keys (``:k0``...), each key with few of them."""
+        listed = ", ".join(f":k{i}" for i in range(keys))
+        return text(
+            f"SELECT DISTINCT {self.key}, {self.group} FROM {self.table}"
+            f" WHERE {self.key} IN ({listed}){self.where}"
+        )
+
+
+OVERALL = _Spread(BlockGroupRow.__tablename__, "key_hash", "group_id")
+ON_SITE = _Spread(BlockSiteRow.__tablename__, "key_hash", "group_id", " AND site_hash = :site")
+LEADS = _Spread(ArticleRow.__tablename__, "lead_block", "group_id")
+
+
 class StoreCounts:
     """Distinct groups per block, overall, per site and as groups' lead blocks (the
     ``pipeline.Counts`` the live service's furniture rule reads), each counted up to
@@ -71,12 +104,10 @@ class StoreCounts:
         self._cap = cap
 
     def overall(self, keys: Sequence[int], limit: int) -> dict[int, Tally]:
-        return self._count(
-            BlockGroupRow.key_hash, BlockGroupRow.group_id, keys, limit, None, self._cap
-        )
+        return self._count(OVERALL, keys, limit, self._cap, {})
 
     def leads(self, keys: Sequence[int], limit: int) -> dict[int, Tally]:
-        return self._count(ArticleRow.lead_block, ArticleRow.group_id, keys, limit, None, limit)
+        return self._count(LEADS, keys, limit, limit, {})
 
     def on_site(self, pairs: Sequence[tuple[int, int]], limit: int) -> dict[tuple[int, int], Tally]:
         by_site: dict[int, list[int]] = {}
@@ -84,50 +115,31 @@ class StoreCounts:
             by_site.setdefault(site, []).append(key)
         out: dict[tuple[int, int], Tally] = {}
         for site, keys in by_site.items():
-            found = self._count(
-                BlockSiteRow.key_hash,
-                BlockSiteRow.group_id,
-                keys,
-                limit,
-                BlockSiteRow.site_hash == site,
-                self._cap,
-            )
+            found = self._count(ON_SITE, keys, limit, self._cap, {"site": site})
             out.update({(site, key): tally for key, tally in found.items()})
         return out
 
     def _count(
-        self,
-        key_col: Any,
-        group_col: Any,
-        keys: Sequence[int],
-        limit: int,
-        where: Any,
-        cap: int,
+        self, spread: _Spread, keys: Sequence[int], limit: int, cap: int, fixed: dict[str, int]
     ) -> dict[Any, Tally]:
         """Counts (up to ``cap``) for every key seen; the groups themselves only for keys
         with fewer than ``limit``. Each key's count reads at most ``cap`` index entries."""
         out: dict[Any, Tally] = {}
         keys = sorted(set(keys))
-        with self._store.reading() as s:
+        with self._store.reading() as conn:
             for start in range(0, len(keys), UNION):
                 chunk = keys[start : start + UNION]
-                parts = []
-                for key in chunk:
-                    inner = select(group_col).where(key_col == key)
-                    if where is not None:
-                        inner = inner.where(where)
-                    found = inner.distinct().limit(cap).subquery()
-                    number = select(func.count()).select_from(found).scalar_subquery()
-                    parts.append(select(literal(key, BigInteger()), number))
-                rows = s.execute(union_all(*parts)).all()
+                named = {f"k{i}": key for i, key in enumerate(chunk)}
+                rows = conn.execute(
+                    spread.statement(len(chunk)), {**named, **fixed, "cap": cap}
+                ).all()
                 counts = {int(k): int(n) for k, n in rows if n}
                 few = [k for k, n in counts.items() if n < limit]
                 pairs: list[tuple[Any, int]] = []
                 if few:
-                    query = select(key_col, group_col).where(key_col.in_(few)).distinct()
-                    if where is not None:
-                        query = query.where(where)
-                    pairs = [(int(k), int(g)) for k, g in s.execute(query).all()]
+                    asked = {f"k{i}": key for i, key in enumerate(few)}
+                    found = conn.execute(spread.groups(len(few)), {**asked, **fixed}).all()
+                    pairs = [(int(k), int(g)) for k, g in found]
                 tallies = _tallies(pairs, limit)
                 out.update({k: tallies.get(k, (n, frozenset())) for k, n in counts.items()})
         return out
