@@ -49,7 +49,7 @@ def page_terms(
     member: int, fp: Fingerprint, headline: Headline | None, rules: CopyRules
 ) -> PageTerms:
     """What a page is found by in the store; ``headline`` None leaves its headline terms."""
-    bands = page_bands(fp, rules).view(np.int64).tolist()
+    bands = np.unique(page_bands(fp, rules).view(np.int64))  # 8 bytes a key, not an int
     if headline is None:
         return PageTerms(member, bands)
     if not indexed(headline):

@@ -8,6 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from service.store.core import CHUNK, MEMBER_COLUMNS, MemberRow, Store, table_of
 from service.store.schema import ArticleRow, CopyBandRow, HeadlineTermRow
 
+PAGES = 5000  # pages whose terms one statement writes
 OPENING, LINE = 0, 1  # headline term kinds: one of its shingles, its whole line's key
 
 
@@ -31,7 +33,7 @@ class PageTerms:
     ``headline`` is set, its quotable headline's shingles and line key (none: not quotable)."""
 
     member: int
-    bands: Sequence[int]
+    bands: np.ndarray  # int64, sorted, each once
     headline: bool = False
     heads: Sequence[int] = ()
     line: int | None = None
@@ -39,7 +41,13 @@ class PageTerms:
 
 def index_pages(session: Session, pages: Sequence[PageTerms], new: bool = False) -> None:
     """Write (or rewrite) the terms of these pages, in the caller's transaction (``new``:
-    pages never indexed before, so there is nothing to replace)."""
+    pages never indexed before, so there is nothing to replace), ``PAGES`` pages a
+    statement: a reindex that rewrites a million pages never holds their 28 million rows."""
+    for start in range(0, len(pages), PAGES):
+        _index_pages(session, pages[start : start + PAGES], new)
+
+
+def _index_pages(session: Session, pages: Sequence[PageTerms], new: bool) -> None:
     if not new:
         members = sorted({p.member for p in pages})
         titled = sorted({p.member for p in pages if p.headline})
@@ -50,7 +58,7 @@ def index_pages(session: Session, pages: Sequence[PageTerms], new: bool = False)
             chunk = titled[start : start + CHUNK]
             session.execute(delete(HeadlineTermRow).where(HeadlineTermRow.member.in_(chunk)))
     # plain inserts of the tables (the ORM's bulk path costs 5 us a row: 28 rows a page)
-    bands = [{"key": k, "member": p.member} for p in pages for k in sorted(set(p.bands))]
+    bands = [{"key": k, "member": p.member} for p in pages for k in p.bands.tolist()]
     if bands:
         session.execute(insert(table_of(CopyBandRow)), bands)
     terms = [
