@@ -211,6 +211,22 @@ def latency(stored: int, requests: int, batches: int) -> None:
     )
 
 
+def machine_ms(settings: Settings, texts: int = 100) -> float:
+    """The machine's speed now: ms a text for the model alone, one text at a time, in this
+    process (the same work every run). Latencies read against it survive a host whose
+    speed moves between runs."""
+    from service.embedder import load_embedder
+
+    embedder = load_embedder(settings)
+    rng = random.Random(0)
+    leads = [" ".join(article(n, rng)["text"].split()[:120]) for n in range(texts)]
+    embedder.embed(leads[:1])
+    started = time.perf_counter()
+    for lead in leads:
+        embedder.embed([lead])
+    return (time.perf_counter() - started) / texts * 1000
+
+
 def scale(data: Path, stored: int, requests: int, batches: int) -> None:
     """The latency protocol on a store kept in ``data`` (seeded with ``stored`` articles
     the first time, reused after: a million takes a while to write), then the restarts a
@@ -232,7 +248,9 @@ def scale(data: Path, stored: int, requests: int, batches: int) -> None:
     print(f"start: ready in {first:.1f} s, RSS {first_rss:.0f} MiB")
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
+            before = machine_ms(settings)
             run = measure(client, proc.pid, rng, requests, batches)
+            after = machine_ms(settings)
             held = int(client.get("/readyz").json()["vectors"])
         stop_server(proc)
         proc, base, clean, clean_rss = boot()
@@ -242,6 +260,11 @@ def scale(data: Path, stored: int, requests: int, batches: int) -> None:
     finally:
         stop_server(proc)
     print(f"vectors in the index: {held}")
+    p95 = float(np.percentile(run.ingest, 95)) * 1000
+    print(
+        f"the machine: the model alone {before:.1f} ms a text before the load, {after:.1f} "
+        f"after; one new article's p95 is {p95 / ((before + after) / 2):.2f}x that"
+    )
     print(
         f"one new article  {percentiles(run.ingest)}  (assign incl. model {run.assign_ms:.1f} ms)"
     )
