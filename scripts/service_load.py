@@ -33,6 +33,7 @@ import numpy as np
 from server import start_server, stop_server
 from service_seed import READ_MORE, seed, site_of, template_of
 
+from service.embedder import Embedder, load_embedder
 from service.settings import Settings
 
 WORDS = [
@@ -211,13 +212,10 @@ def latency(stored: int, requests: int, batches: int) -> None:
     )
 
 
-def machine_ms(settings: Settings, texts: int = 100) -> float:
+def machine_ms(embedder: Embedder, texts: int = 100) -> float:
     """The machine's speed now: ms a text for the model alone, one text at a time, in this
     process (the same work every run). Latencies read against it survive a host whose
     speed moves between runs."""
-    from service.embedder import load_embedder
-
-    embedder = load_embedder(settings)
     rng = random.Random(0)
     leads = [" ".join(article(n, rng)["text"].split()[:120]) for n in range(texts)]
     embedder.embed(leads[:1])
@@ -248,9 +246,10 @@ def scale(data: Path, stored: int, requests: int, batches: int) -> None:
     print(f"start: ready in {first:.1f} s, RSS {first_rss:.0f} MiB")
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
-            before = machine_ms(settings)
+            model = load_embedder(settings)
+            before = machine_ms(model)
             run = measure(client, proc.pid, rng, requests, batches)
-            after = machine_ms(settings)
+            after = machine_ms(model)
             held = int(client.get("/readyz").json()["vectors"])
         stop_server(proc)
         proc, base, clean, clean_rss = boot()

@@ -329,8 +329,10 @@ class Headlines:
             for block, key in enumerate(keys):
                 for other in table.get(key, ()):
                     lines.setdefault(other, []).append(block)
-        found = opening | set(lines)  # only these: a copy of every headline made a run
-        known = {o: self._lines[o] for o in found if o in self._lines}  # quadratic
+        found = opening | set(lines)
+        # only the pages found: copying every indexed headline per page made a corpus run
+        # quadratic in its pages
+        known = {o: self._lines[o] for o in found if o in self._lines}
         wanted = sorted(o for o in found if o not in known)
         if wanted and self._stored is not None:
             known.update(self._stored.lines(wanted))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -391,9 +392,7 @@ class Engine:
         opened that holds one article has that article as its canonical; any other group's
         canonical is read (an older member, or the policy choosing among several)."""
         assignments = assigned.assignments
-        sizes: dict[int, int] = {}
-        for a in assignments:
-            sizes[a.group] = sizes.get(a.group, 0) + 1
+        sizes = Counter(a.group for a in assignments)
         alone = {
             a.group
             for a in assignments

@@ -220,7 +220,7 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
             _merge_group(s, old, survivor)
         if batch.refreshed:
             columns = sorted(k for k in batch.refreshed[0] if k != "member")
-            table: Any = ArticleRow.__table__
+            table = table_of(ArticleRow)
             s.execute(
                 update(table)
                 .where(table.c.member == bindparam("m"))

@@ -9,15 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import (
-    BindParameter,
-    ColumnElement,
-    bindparam,
-    delete,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from service.store.core import CHUNK, MEMBER_COLUMNS, MemberRow, Store, table_of

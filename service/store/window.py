@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
-from service.store.core import CHUNK, Store, insert_ignore
+from service.store.core import CHUNK, Store, insert_ignore, table_of
 from service.store.pages import PageTerms, index_pages
 from service.store.schema import (
     ArticleRow,
@@ -172,7 +172,7 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
         for old, survivor in w.stories_merged.items():
             s.execute(update(GroupRow).where(GroupRow.story_id == old).values(story_id=survivor))
             s.execute(update(StoryRow).where(StoryRow.id == old).values(merged_into=survivor))
-        table: Table = GroupRow.__table__  # type: ignore[assignment]
+        table = table_of(GroupRow)
         plain, fresh = [], []
         for g in w.groups:
             values = {"b_id": g.id, "b_story": g.story, "b_first": g.first, "b_last": g.last}
@@ -213,7 +213,7 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
             fresh,
         )
         s.flush()
-        articles: Table = ArticleRow.__table__  # type: ignore[assignment]
+        articles = table_of(ArticleRow)
         moves = [{"m": m, "g": g} for m, g in w.moved.items()]
         _executemany(
             s,
