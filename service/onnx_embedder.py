@@ -20,6 +20,8 @@ import io
 import json
 import logging
 import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -97,6 +99,19 @@ def _trace(module: Any, sample: Any, plain: Path) -> None:
         opset_version=17,
         dynamo=False,
     )
+
+
+def _export_apart(model: str, batch_size: int, target: Path) -> None:
+    """The export in a child process: the server that asked for it never imports torch, so
+    its first start holds what every later one does (about half the memory; FIGURES)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "service.onnx_embedder", model, str(batch_size), str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or not target.exists():
+        raise ModelError(f"exporting '{model}' to ONNX failed: {done.stderr.strip()[-2000:]}")
 
 
 @dataclass(frozen=True)
@@ -190,8 +205,9 @@ def _session(target: Path, threads: int) -> Any:
 class OnnxEmbedder:
     """Mean-pooled, normalised sentence vectors from the int8 ONNX export of the model.
 
-    torch is loaded only to export the model once; afterwards the export and the fast
-    tokenizer's file are all a start reads (no torch import, no progress bars)."""
+    torch is loaded only to export the model once, in a child process for a folder whose
+    layout it reads; afterwards the export and the fast tokenizer's file are all a start
+    reads (no torch import, no progress bars)."""
 
     def __init__(self, model: str, batch_size: int, cache: Path) -> None:
         path = model_path(model)
@@ -199,15 +215,18 @@ class OnnxEmbedder:
         digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
         target = cache / f"{digest}-{EXPORT}" / "model.onnx"
         reference: SentenceTransformerEmbedder | None = None
-        if layout is None or not target.exists():
+        if layout is None:  # its tokenizer is torch's: the model is loaded here anyway
             reference = SentenceTransformerEmbedder(model, batch_size)
             # read_layout checked the pooling of a folder it reads; torch checks the rest
-            if layout is None and getattr(reference.model[1], "pooling_mode", None) != "mean":
+            if getattr(reference.model[1], "pooling_mode", None) != "mean":
                 raise ModelError(
                     f"model '{model}' does not mean-pool; set NEWSDEDUP_BACKEND=torch for it"
                 )
-            if not target.exists():
-                log.info("exporting the model to ONNX int8", extra={"target": str(target)})
+        if not target.exists():
+            log.info("exporting the model to ONNX int8", extra={"target": str(target)})
+            if reference is None:
+                _export_apart(model, batch_size, target)
+            else:
                 _export(reference.model, target)
         encode: _FastTokenizer | _TorchTokenizer
         if layout is not None:
@@ -250,3 +269,7 @@ class OnnxEmbedder:
         fed = {name: row for name, row in feed.items() if name in self._inputs}
         pooled = session.run(None, fed)[0][0].mean(axis=0)
         return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+
+
+if __name__ == "__main__":  # the export's child process (``_export_apart``)
+    _export(SentenceTransformerEmbedder(sys.argv[1], int(sys.argv[2])).model, Path(sys.argv[3]))

@@ -23,7 +23,29 @@ from service.onnx_embedder import _FastTokenizer, _TorchTokenizer, read_layout
 from service.settings import PACKAGED_MODEL, Settings
 
 
+def _start(data_dir: Path) -> list[str]:
+    """A fresh process loads the default (ONNX) model and embeds: is torch, transformers
+    then in its modules?"""
+    code = (
+        "import sys\n"
+        "from service.embedder import load_embedder\n"
+        "from service.settings import Settings\n"
+        "load_embedder(Settings()).embed(['a text'])\n"
+        "print('torch' in sys.modules, 'transformers' in sys.modules)\n"
+    )
+    env = dict(os.environ, NEWSDEDUP_DATA_DIR=str(data_dir.resolve()))
+    env.pop("NEWSDEDUP_BACKEND", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stderr == ""
+    return done.stdout.split()
+
+
 def test_onnx_export_matches_torch_and_is_cached(tmp_path: Path) -> None:
+    # the first start on a new data directory exports the model in a child process: the
+    # server itself never loads torch
+    assert _start(tmp_path) == ["False", "False"]
     texts = [f"{row['title']}\n{row['text']}" for row in feed()]
     torch_model = load_embedder(Settings(data_dir=tmp_path, backend="torch"))
     onnx_model = load_embedder(Settings(data_dir=tmp_path, backend="onnx-int8"))
@@ -67,20 +89,7 @@ def test_a_start_from_the_export_imports_no_torch() -> None:
     """Once the export is cached, the ONNX path reads the export and the tokenizer's file
     alone: no torch import, no progress bar."""
     load_embedder(Settings(backend="onnx-int8"))  # exports once, if no run has yet
-    code = (
-        "import sys\n"
-        "from service.embedder import load_embedder\n"
-        "from service.settings import Settings\n"
-        "load_embedder(Settings()).embed(['a text'])\n"
-        "print('torch' in sys.modules, 'transformers' in sys.modules)\n"
-    )
-    env = dict(os.environ, NEWSDEDUP_DATA_DIR=str(Settings().data_dir.resolve()))
-    env.pop("NEWSDEDUP_BACKEND", None)
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.split() == ["False", "False"]
-    assert done.stderr == ""
+    assert _start(Settings().data_dir) == ["False", "False"]
 
 
 def test_loading_the_torch_model_prints_no_progress_bar() -> None:
