@@ -229,7 +229,16 @@ class _Fingerprints:
         hit = self._cache.get(i)
         if hit is not None and hit[0] == key:
             return hit[1]
-        fp = fingerprint(self._items[i].sketch, kept, self._minhasher)
+        item = self._items[i]
+        known = item.known
+        if (
+            known is not None
+            and len(known.minhash) == self._minhasher.num_perm
+            and known.content_hash == item.sketch.content_hash(kept)
+        ):
+            fp = known
+        else:
+            fp = fingerprint(item.sketch, kept, self._minhasher)
         self._cache[i] = (key, fp)
         return fp
 

@@ -46,7 +46,7 @@ from service.pipeline import (
     flags_of,
     voices_key,
 )
-from service.sketch import Sketch
+from service.sketch import Fingerprint, Sketch
 from service.store import Store, array_bytes, now, vector_bytes
 from service.store.lock import reindex_lock
 from service.store.window import (
@@ -232,6 +232,12 @@ class Reindex:
                 items.append(fresh[r.member])
                 continue
             sketch = Sketch.from_bytes(r.sketch or b"")
+            known = Fingerprint(
+                r.content_hash,
+                np.frombuffer(r.shingles, np.uint32),
+                np.frombuffer(r.minhash, np.uint32),
+                r.words,
+            )
             items.append(
                 Item(
                     r.id,
@@ -241,6 +247,7 @@ class Reindex:
                     sketch,
                     headline_of(r.title, sketch, shingle_words),
                     origin=Origin(r.site, r.credit, r.repost),
+                    known=known,
                 )
             )
         return items, fresh

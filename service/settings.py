@@ -22,8 +22,9 @@ from service.config import (
 from service.machine import cores
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
-# Bump when prepare changes blocks, words or shingles: the reindex prepares stored articles
-# again from their input, and their vectors are made anew.
+# Bump when prepare changes blocks, words or shingles, or a fingerprint is made otherwise:
+# the reindex prepares stored articles again from their input (and makes their fingerprints
+# and vectors anew; it reuses a stored fingerprint while its page keeps the same blocks).
 PREPARATION_VERSION = 3
 
 

@@ -26,7 +26,7 @@ from service.store.schema import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WindowRow:
     """One stored article of the window: where it is, and what the pipeline reads of it."""
 
@@ -48,6 +48,9 @@ class WindowRow:
     credit: str | None = None
     repost: bool = False
     evidence: int | None = None  # a digest of the stored evidence (``digest``)
+    words: int = 0  # the stored fingerprint (``service.sketch.Fingerprint``): the reindex
+    shingles: bytes = b""  # reuses it while the page keeps the blocks it was made from
+    minhash: bytes = b""
 
 
 def digest(value: Any) -> int:
@@ -81,6 +84,9 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
         ArticleRow.credit,
         ArticleRow.repost,
         ArticleRow.evidence,
+        ArticleRow.words,
+        ArticleRow.shingles,
+        ArticleRow.minhash,
     )
     rows: list[WindowRow] = []
     last = 0
@@ -117,6 +123,9 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
                     r[15],
                     bool(r[16]),
                     digest(r[17]) if r[17] is not None else None,
+                    int(r[18] or 0),
+                    r[19] or b"",
+                    r[20] or b"",
                 )
             )
         last = int(chunk[-1][0])
