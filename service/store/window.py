@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Text, bindparam, cast, delete, func, select, update
 
 from service.store.core import CHUNK, Store, insert_ignore, table_of
 from service.store.pages import PageTerms, index_pages
@@ -54,8 +54,13 @@ class WindowRow:
 
 
 def digest(value: Any) -> int:
-    """64 bits standing for a JSON value: the window keeps this, not the value."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    """64 bits standing for a JSON value, serialised as the store's JSON columns serialise it,
+    so that a stored value is compared by its text, never parsed (a value written otherwise
+    hashes otherwise and is written again: no change is missed). The window keeps this."""
+    return _text_digest(json.dumps(value))
+
+
+def _text_digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
@@ -83,7 +88,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
         ArticleRow.similarity,
         ArticleRow.credit,
         ArticleRow.repost,
-        ArticleRow.evidence,
+        cast(ArticleRow.evidence, Text),  # its text as stored: hashed, not parsed
         ArticleRow.words,
         ArticleRow.shingles,
         ArticleRow.minhash,
@@ -122,7 +127,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
                     r[14],
                     r[15],
                     bool(r[16]),
-                    digest(r[17]) if r[17] is not None else None,
+                    _text_digest(r[17]) if r[17] not in (None, "null") else None,
                     int(r[18] or 0),
                     r[19] or b"",
                     r[20] or b"",
