@@ -42,7 +42,8 @@ def band_keys(minhashes: np.ndarray, bands: int, rows: int) -> np.ndarray:
     for band in range(bands):
         block = minhashes[:, band * rows : (band + 1) * rows].astype(np.uint64)
         keys[:, band] = (block * mixers[: block.shape[1]]).sum(axis=1, dtype=np.uint64)
-    return keys ^ salts[None, :]
+    keys ^= salts[None, :]  # in place: at a million texts a copy is 200 MiB
+    return keys
 
 
 def candidate_pairs(

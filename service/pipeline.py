@@ -287,19 +287,12 @@ def copy_labels(
     )
 
 
-def cluster_items(
-    items: Sequence[Item],
-    config: PipelineConfig,
-    vectors: Vectors,
-    flat_max: int = 50_000,
-    runner: Runner = LOCAL,
-    lap: Callable[[str], None] = lambda part: None,
-) -> BatchResult:
-    """Both levels for a whole corpus, independent of its order (``runner``: where the
-    story step's neighbour join runs; ``lap`` is told each part's name as it ends: copies,
-    vectors, stories, placements, so a caller can time them)."""
-    if not items:
-        return BatchResult([], {}, {})
+def _copy_step(
+    items: Sequence[Item], config: PipelineConfig
+) -> tuple[list[Decision], list[Fingerprint], np.ndarray]:
+    """Each page's furniture (converged with the copies), fingerprint and copy label. What
+    only this step reads (headline index, copy views, decided links, quotations) is let go
+    when it returns, before the story step's join allocates its own."""
     prints = _Fingerprints(items, MinHasher(config.copies.num_perm))
     sketches = [it.sketch for it in items]
     sites = infer_sites(sketches, [it.site for it in items], config.furniture)
@@ -344,6 +337,23 @@ def cluster_items(
         for d, it in zip(decisions, items, strict=True)
     ]
     fps, labels = labels_of([d.furniture for d in decisions])
+    return decisions, fps, labels
+
+
+def cluster_items(
+    items: Sequence[Item],
+    config: PipelineConfig,
+    vectors: Vectors,
+    flat_max: int = 50_000,
+    runner: Runner = LOCAL,
+    lap: Callable[[str], None] = lambda part: None,
+) -> BatchResult:
+    """Both levels for a whole corpus, independent of its order (``runner``: where the
+    story step's neighbour join runs; ``lap`` is told each part's name as it ends: copies,
+    vectors, stories, placements, so a caller can time them)."""
+    if not items:
+        return BatchResult([], {}, {})
+    decisions, fps, labels = _copy_step(items, config)
     lap("copies")
     order = config.canonical.order(
         [

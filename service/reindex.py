@@ -274,6 +274,7 @@ class Reindex:
         result = cluster_items(
             items, config.pipeline, vectors, config.flat_max, self.runner, self._lap
         )
+        vectors.current = {}  # the stored vectors the groups kept are in ``result``
         self._step("cluster")
 
         labels = np.array([p.group for p in result.placements], dtype=np.int64)
@@ -297,6 +298,7 @@ class Reindex:
         ids = np.array([groups.ids[label] for label in ordered], dtype=np.int64)
         plan = plan_for(len(ids), config.flat_max)
         index = build_index(ids, matrix, plan, dim, trained=result.lists)
+        del matrix  # the index holds its own copy (a million groups: 1.5 GiB each)
         report.index = plan.describe()
         self._step("index")
 
