@@ -137,6 +137,15 @@ def test_a_changed_vector_version_re_embeds_exactly_the_stale_vectors(client: Te
     assert again["articles"][0]["duplicate_group"] == answers[4]["duplicate_group"]
 
 
+def test_a_night_with_nothing_new_writes_no_article(client: TestClient) -> None:
+    """Stored evidence is compared by its text as each store gives it back: an unchanged
+    window rewrites nothing, on either store."""
+    client.post("/v1/articles", json=_undated(feed())).raise_for_status()
+    _reindex(client)  # whatever the batch decides otherwise than the live path is written
+    again = _reindex(client)
+    assert again["articles"] == len(feed()) and again["articles_changed"] == 0
+
+
 def test_clients_see_no_error_during_reindexes(client: TestClient) -> None:
     rows = _undated(feed())
     client.post("/v1/articles", json=rows[:5])
