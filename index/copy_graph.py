@@ -46,17 +46,17 @@ def band_keys(minhashes: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
-def candidate_pairs(
-    minhashes: np.ndarray, bands: int, rows: int, max_bucket: int, rank: np.ndarray
-) -> np.ndarray:
-    """The LSH candidates: pairs (a < b) of items colliding on a band, in the order the
-    buckets first meet them (band by band, buckets in key order, pairs in order inside a
-    bucket), each once. A bucket larger than ``max_bucket`` keeps the ``max_bucket`` items
-    of lowest ``rank`` (a key that does not depend on arrival order). In numpy, a step per
-    bucket size, not per bucket."""
-    n = len(minhashes)
-    keys = band_keys(minhashes, bands, rows)
+def candidate_pairs(keys: np.ndarray, max_bucket: int, rank: np.ndarray) -> np.ndarray:
+    """The LSH candidates of texts with these band keys (``band_keys``): pairs (a < b) of
+    items colliding on a band, in the order the buckets first meet them (band by band,
+    buckets in key order, pairs in order inside a bucket), each once. A bucket larger than
+    ``max_bucket`` keeps the ``max_bucket`` items of lowest ``rank`` (a key that does not
+    depend on arrival order). In numpy, a step per bucket size, not per bucket; a band's
+    pairs are told from earlier bands' as they come, so a million texts never hold every
+    band's pairs at once."""
+    n, bands = keys.shape
     found: list[np.ndarray] = []
+    seen = np.zeros(0, dtype=np.int64)  # codes a * n + b of the pairs found, ascending
     for band in range(bands):
         column = keys[:, band]
         order = np.argsort(column, kind="stable")
@@ -75,15 +75,18 @@ def candidate_pairs(
             first, second = np.triu_indices(members.shape[1], 1)
             pairs = np.stack([members[:, first], members[:, second]], axis=2).reshape(-1, 2)
             parts.append((np.repeat(chosen, len(first)), pairs))
-        if parts:
-            bucket = np.concatenate([b for b, _ in parts])
-            pairs = np.concatenate([p for _, p in parts])
-            found.append(pairs[np.argsort(bucket, kind="stable")])
+        if not parts:
+            continue
+        bucket = np.concatenate([b for b, _ in parts])
+        pairs = np.concatenate([p for _, p in parts])[np.argsort(bucket, kind="stable")]
+        pairs = pairs.astype(np.int64)
+        codes, first_at = np.unique(pairs[:, 0] * n + pairs[:, 1], return_index=True)
+        new = ~in_sorted(codes, seen)
+        found.append(pairs[np.sort(first_at[new])])
+        seen = np.sort(np.concatenate([seen, codes[new]]))
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
-    every = np.concatenate(found).astype(np.int64)
-    _, first_seen = np.unique(every[:, 0] * n + every[:, 1], return_index=True)
-    return every[np.sort(first_seen)]
+    return np.concatenate(found)
 
 
 class UnionFind:
@@ -177,17 +180,11 @@ Link = Callable[[int, int], "tuple[bool, float]"]
 
 
 def copy_links(
-    minhashes: np.ndarray,
-    rank: np.ndarray,
-    link: Link,
-    *,
-    bands: int,
-    rows: int,
-    max_bucket: int,
+    keys: np.ndarray, rank: np.ndarray, link: Link, *, max_bucket: int
 ) -> dict[tuple[int, int], float]:
     """LSH candidates confirmed by ``link`` (a < b), with the containment of each."""
     links: dict[tuple[int, int], float] = {}
-    for a, b in candidate_pairs(minhashes, bands, rows, max_bucket, rank).tolist():
+    for a, b in candidate_pairs(keys, max_bucket, rank).tolist():
         ok, score = link(a, b)
         if ok:
             links[(a, b)] = score
@@ -197,15 +194,14 @@ def copy_links(
 def copy_components(
     hashes: Sequence[str],
     shingles: Sequence[np.ndarray],
-    minhashes: np.ndarray,
+    keys: np.ndarray,
     link: Link,
     *,
-    bands: int,
-    rows: int,
     max_bucket: int = 64,
 ) -> np.ndarray:
     """Duplicate-group label per text: components of exact copies and of near-copy links
-    (LSH candidates that ``link`` confirms) that both ends keep."""
+    (LSH candidates that ``link`` confirms, from the texts' ``band_keys``) that both ends
+    keep."""
     n = len(hashes)
     uf = UnionFind(n)
     first: dict[str, int] = {}
@@ -215,7 +211,7 @@ def copy_components(
     rank = np.array(
         [int(h[:15], 16) if h else 0 for h in hashes], dtype=np.int64
     )  # order-free tie-break for oversized buckets
-    links = copy_links(minhashes, rank, link, bands=bands, rows=rows, max_bucket=max_bucket)
+    links = copy_links(keys, rank, link, max_bucket=max_bucket)
     links = {(a, b): s for (a, b), s in links.items() if hashes[a] != hashes[b]}
     around: dict[int, list[int]] = {}
     for a, b in links:

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple, Protocol, overload
 
 import numpy as np
 
-from index.copy_graph import copy_components
+from index.copy_graph import band_keys, copy_components
 from index.runners import LOCAL, Runner
 from index.sorted_sets import common
 from index.vector_index import STORY_PROBES, FaissIndex, VectorIndex, plan_for, trained_ivf
@@ -276,13 +276,13 @@ def copy_labels(
     bands, rows = rules.bands
     if not fps:
         return np.zeros(0, dtype=np.int64)
+    # the band keys alone are kept: the stacked signatures (512 MiB at a million pages) go
+    keys = band_keys(np.stack([fp.minhash for fp in fps]), bands, rows)
     return copy_components(
         [fp.content_hash for fp in fps],
         [fp.shingles for fp in fps],
-        np.stack([fp.minhash for fp in fps]),
+        keys,
         links,
-        bands=bands,
-        rows=rows,
         max_bucket=rules.max_bucket,
     )
 

@@ -56,7 +56,7 @@ def test_candidate_pairs_are_the_buckets_pairs_in_the_same_order(seed: int) -> N
         for i in range(start + 1, start + size):
             minhashes[i, keep] = minhashes[start, keep]
     rank = rng.integers(0, 2**40, size=n)
-    got = candidate_pairs(minhashes, bands, rows, 64, rank)
+    got = candidate_pairs(band_keys(minhashes, bands, rows), 64, rank)
     want = _reference(minhashes, bands, rows, 64, rank)
     assert [tuple(p) for p in got.tolist()] == want
     assert len(want) > 100
@@ -66,5 +66,6 @@ def test_candidate_pairs_are_the_buckets_pairs_in_the_same_order(seed: int) -> N
 
 def test_no_collisions_no_pairs() -> None:
     minhashes = np.arange(40, dtype=np.uint32).reshape(5, 8)
-    assert candidate_pairs(minhashes, 2, 4, 64, np.arange(5)).shape == (0, 2)
-    assert candidate_pairs(np.zeros((0, 8), np.uint32), 2, 4, 64, np.arange(0)).shape == (0, 2)
+    assert candidate_pairs(band_keys(minhashes, 2, 4), 64, np.arange(5)).shape == (0, 2)
+    nothing = band_keys(np.zeros((0, 8), np.uint32), 2, 4)
+    assert candidate_pairs(nothing, 64, np.arange(0)).shape == (0, 2)

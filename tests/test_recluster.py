@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.copy_graph import CopyTest, copy_components
+from index.copy_graph import CopyTest, band_keys, copy_components
 from index.recluster import average_link, map_ids
 from service.article import Article
 from service.config import PipelineConfig
@@ -64,10 +64,8 @@ def _components(texts: list[str]) -> list[int]:
     return copy_components(
         [f.content_hash for f in fps],
         [f.shingles for f in fps],
-        np.stack([f.minhash for f in fps]),
+        band_keys(np.stack([f.minhash for f in fps]), bands, rows),
         lambda a, b: test.linked(fps[a].shingles, fps[b].shingles),
-        bands=bands,
-        rows=rows,
     ).tolist()
 
 
