@@ -9,7 +9,8 @@ peak resident memory reported is that run's alone. The first run writes every ar
 (the evidence seeded rows lack, as the first run after an upgrade does); with ``--nights
 N`` the same store is reindexed N - 1 times more, a night with nothing new. With ``--json``
 the last line is one JSON object: ``wall_s``, ``peak_rss_mib``, ``recall_at_10`` and
-``steps`` (seconds per step) of the first run, with ``articles``, ``groups``, ``index`` and
+``steps`` (seconds per step; ``peak_mib_by_step``: the peak RSS when each ended, so the
+step that set the peak shows) of the first run, with ``articles``, ``groups``, ``index`` and
 ``next_nights`` (the same figures of each later run); for several sizes, an object with
 ``runs``, one such object per size. ``--engine local ray`` runs the first night on each
 engine (the others on copies of the seeded store, under ``other_engines``); ``partition``
@@ -113,6 +114,7 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
         "wall_s": round(result["seconds"], 2),
         "peak_rss_mib": round(result["peak_mib"], 1),
         "steps": result["report"]["steps"],
+        "peak_mib_by_step": result["report"]["peak_mib"],
         "articles_changed": result["report"]["articles_changed"],
         "partition": result["partition"],
     }

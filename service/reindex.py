@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -89,9 +90,21 @@ class ReindexReport:
     index: str = ""
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)
+    # the process's peak resident memory when each step ended (MiB): which step set the peak
+    peak_mib: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def peak_mib() -> float:
+    """This process's peak resident memory so far, in MiB (0 where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 1024), 1)  # bytes there
 
 
 def article_of(row: Any) -> Article:
@@ -175,6 +188,7 @@ class Reindex:
     def _step(self, name: str) -> None:
         moment = time.perf_counter()
         self.report.steps[name] = round(moment - self._clock, 2)
+        self.report.peak_mib[name] = peak_mib()
         self._clock = moment
         self._lapped = moment
 
@@ -183,6 +197,7 @@ class Reindex:
         stays the whole step)."""
         moment = time.perf_counter()
         self.report.steps[f"cluster.{part}"] = round(moment - self._lapped, 2)
+        self.report.peak_mib[f"cluster.{part}"] = peak_mib()
         self._lapped = moment
 
     def embedder(self) -> Embedder:

@@ -144,6 +144,11 @@ def test_a_night_with_nothing_new_writes_no_article(client: TestClient) -> None:
     _reindex(client)  # whatever the batch decides otherwise than the live path is written
     again = _reindex(client)
     assert again["articles"] == len(feed()) and again["articles_changed"] == 0
+    # each step's time, and the peak memory when it ended (which step set it)
+    assert list(again["peak_mib"]) == list(again["steps"])
+    assert {"read", "cluster.copies", "cluster.stories", "write"} <= set(again["steps"])
+    peaks = list(again["peak_mib"].values())
+    assert peaks == sorted(peaks) and peaks[0] > 0
 
 
 def test_clients_see_no_error_during_reindexes(client: TestClient) -> None:
