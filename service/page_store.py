@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -25,11 +26,34 @@ def furniture_of(blob: bytes | None, blocks: int) -> np.ndarray:
     return mask if len(mask) == blocks else np.zeros(blocks, dtype=bool)
 
 
+class StoredPrint(Protocol):
+    """A stored article's fingerprint columns (a member row, a reindex window row)."""
+
+    @property
+    def content_hash(self) -> str: ...
+    @property
+    def shingles(self) -> bytes: ...
+    @property
+    def minhash(self) -> bytes: ...
+    @property
+    def words(self) -> int: ...
+
+
+def stored_fingerprint(row: StoredPrint) -> Fingerprint:
+    """The fingerprint as stored, its arrays views of the stored bytes."""
+    return Fingerprint(
+        row.content_hash,
+        array_of(row.shingles, np.uint32),
+        array_of(row.minhash, np.uint32),
+        row.words,
+    )
+
+
 def stored_view(row: MemberRow, shingle_words: int) -> tuple[Fingerprint, CopyView]:
     """A stored article as copy detection sees it (an article stored before sketches were
     kept is one block of its stored shingles)."""
-    shingles = array_of(row.shingles, np.uint32)
-    fp = Fingerprint(row.content_hash, shingles, array_of(row.minhash, np.uint32), row.words)
+    fp = stored_fingerprint(row)
+    shingles = fp.shingles
     sketch = Sketch.from_bytes(row.sketch) if row.sketch else Sketch.single(shingles, row.words)
     kept = sketch.kept(furniture_of(row.furniture, len(sketch)))
     leads = np.flatnonzero((sketch.keys == row.lead_block) & ~sketch.inpage)

@@ -36,7 +36,7 @@ from service.copies import headline_of
 from service.embedding import Embedder
 from service.furniture import site_key
 from service.items import Item, item_of
-from service.page_store import page_terms
+from service.page_store import page_terms, stored_fingerprint
 from service.pipeline import (
     BatchResult,
     Embedding,
@@ -47,7 +47,7 @@ from service.pipeline import (
     flags_of,
     voices_key,
 )
-from service.sketch import Fingerprint, Sketch
+from service.sketch import Sketch
 from service.store import Store, array_bytes, now, vector_bytes
 from service.store.lock import reindex_lock
 from service.store.window import (
@@ -247,12 +247,6 @@ class Reindex:
                 items.append(fresh[r.member])
                 continue
             sketch = Sketch.from_bytes(r.sketch or b"")
-            known = Fingerprint(
-                r.content_hash,
-                np.frombuffer(r.shingles, np.uint32),
-                np.frombuffer(r.minhash, np.uint32),
-                r.words,
-            )
             items.append(
                 Item(
                     r.id,
@@ -262,7 +256,7 @@ class Reindex:
                     sketch,
                     headline_of(r.title, sketch, shingle_words),
                     origin=Origin(r.site, r.credit, r.repost),
-                    known=known,
+                    known=stored_fingerprint(r),
                 )
             )
         return items, fresh
