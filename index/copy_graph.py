@@ -180,11 +180,19 @@ Link = Callable[[int, int], "tuple[bool, float]"]
 
 
 def copy_links(
-    keys: np.ndarray, rank: np.ndarray, link: Link, *, max_bucket: int
+    keys: np.ndarray,
+    rank: np.ndarray,
+    link: Link,
+    *,
+    max_bucket: int,
+    hashes: Sequence[str] | None = None,
 ) -> dict[tuple[int, int], float]:
-    """LSH candidates confirmed by ``link`` (a < b), with the containment of each."""
+    """LSH candidates confirmed by ``link`` (a < b), with the containment of each; pairs
+    with equal ``hashes`` are not asked (exact copies are joined without a link)."""
     links: dict[tuple[int, int], float] = {}
     for a, b in candidate_pairs(keys, max_bucket, rank).tolist():
+        if hashes is not None and hashes[a] == hashes[b]:
+            continue
         ok, score = link(a, b)
         if ok:
             links[(a, b)] = score
@@ -211,8 +219,7 @@ def copy_components(
     rank = np.array(
         [int(h[:15], 16) if h else 0 for h in hashes], dtype=np.int64
     )  # order-free tie-break for oversized buckets
-    links = copy_links(keys, rank, link, max_bucket=max_bucket)
-    links = {(a, b): s for (a, b), s in links.items() if hashes[a] != hashes[b]}
+    links = copy_links(keys, rank, link, max_bucket=max_bucket, hashes=hashes)
     around: dict[int, list[int]] = {}
     for a, b in links:
         around.setdefault(a, []).append(b)
