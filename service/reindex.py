@@ -138,7 +138,9 @@ class StoredVectors:
         self._embedder = embedder
         self._member_of = member_of
         self.current: dict[str, np.ndarray] = {}
-        self.made: dict[str, np.ndarray] = {}  # group key -> vector embedded in this run
+        # vectors embedded in this run, by identity (the object the pipeline hands back in
+        # its result), with the key they were made for: the write step needs no key again
+        self.made: dict[int, tuple[str, np.ndarray]] = {}
         self.stale = 0
 
     def vectors(self, groups: Sequence[Sequence[Voice]]) -> list[np.ndarray | None]:
@@ -161,7 +163,7 @@ class StoredVectors:
         for g, vector in zip(todo, embedding.vectors(prepared), strict=True):
             out[g] = vector
             if vector is not None:
-                self.made[keys[g]] = vector
+                self.made[id(vector)] = (keys[g], vector)
         return out
 
 
@@ -347,7 +349,6 @@ class Reindex:
         for r, p in zip(window, result.placements, strict=True):
             if r.published_at is not None:
                 spans.setdefault(p.group, []).append(r.published_at)
-        words = config.pipeline.lead_words
         stale = 0
         for label, rep in result.canonical.items():
             gid = groups.ids[label]
@@ -359,16 +360,10 @@ class Reindex:
                 max(times) if times else None,
                 gid in groups.created,
             )
-            vector = result.vectors.get(label)
-            if vector is not None:
-                spoken = [
-                    (items[i], items[i].sketch.kept(result.placements[i].decision.furniture))
-                    for i in result.voices[label]
-                ]
-                key = voices_key(spoken, words, config.vector_version)
-                if key in vectors.made:
-                    g.vector, g.vector_key = vector_bytes(vector), key
-                    stale += not g.created
+            made = vectors.made.get(id(result.vectors.get(label)))
+            if made is not None:
+                g.vector, g.vector_key = vector_bytes(made[1]), made[0]
+                stale += not g.created
             write.groups.append(g)
         report.reembedded = stale
         report.embedded_new = len(vectors.made) - stale
