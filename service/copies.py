@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -46,17 +46,31 @@ class Headline:
 NO_HEADLINE = Headline(0, np.zeros(0, dtype=np.uint32), True)
 
 
-def headline_of(title: str | None, sketch: Sketch, shingle_words: int) -> Headline:
-    words = words_of(title or "")
+@lru_cache(maxsize=1 << 16)
+def _title_line(title: str, shingle_words: int) -> tuple[int, np.ndarray]:
+    """A title's line key and shingles (none for a title without words). Copies of a
+    story share their title and arrive together, so a window of a million pages holds far
+    fewer titles than pages; the arrays are shared between the headlines: never written."""
+    words = words_of(title)
     if not words:
-        return NO_HEADLINE
-    key = key_hash(" ".join(words))
+        return 0, _NONE
     shingles = block_shingles(words, shingle_words)
+    shingles.flags.writeable = False
+    return key_hash(" ".join(words)), shingles
+
+
+_NONE = np.zeros(0, dtype=np.uint32)
+
+
+def headline_of(title: str | None, sketch: Sketch, shingle_words: int) -> Headline:
+    key, shingles = _title_line(title or "", shingle_words)
+    if not len(shingles):
+        return NO_HEADLINE
     body = (sketch.keys != key) & ~sketch.listed  # not its headline line, nor its own
     # "most read" entry; the body's shingles are looked up in the headline's few, not sorted
     chosen = sketch.kept_shingles(body)
     present = np.zeros(len(shingles), dtype=bool)
-    present[np.searchsorted(shingles, chosen[in_sorted(chosen, shingles)])] = True
+    present[shingles.searchsorted(chosen[in_sorted(chosen, shingles)])] = True
     return Headline(key, shingles, 2 * int(np.count_nonzero(present)) >= len(shingles))
 
 
@@ -136,7 +150,7 @@ def _headline_entries(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The entries of ``_entries``, and those that are the headline alone: what depends on
     the quoted headline only, not on the quoted page's text."""
-    sizes = np.diff(sketch.bounds)
+    sizes = sketch.bounds[1:] - sketch.bounds[:-1]
     starts = in_sorted(sketch.heads, headline)
     entry = (starts & (hits >= needed)) | line
     if among is not None:  # entries only among these blocks
@@ -154,7 +168,7 @@ def _teasers(sketch: Sketch, alone: np.ndarray, text: np.ndarray) -> np.ndarray:
 
 
 def _block_of(sketch: Sketch) -> np.ndarray:
-    return np.repeat(np.arange(len(sketch)), np.diff(sketch.bounds))
+    return np.arange(len(sketch)).repeat(sketch.bounds[1:] - sketch.bounds[:-1])
 
 
 def _quotes(page: Headline, other: Headline) -> bool:

@@ -58,7 +58,7 @@ class Sketch:
     def kept_shingles(self, kept: np.ndarray) -> np.ndarray:
         """The kept blocks' shingles as stored, block after block (repeats left in): one
         mask over the shingle array, no step per block."""
-        return self.shingles[np.repeat(kept, np.diff(self.bounds))]
+        return self.shingles[kept.repeat(self.bounds[1:] - self.bounds[:-1])]
 
     def shingle_set(self, kept: np.ndarray) -> np.ndarray:
         """The page's shingles over the kept blocks, sorted and unique."""
