@@ -7,13 +7,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from samples.make_sample_feed import feed
 from service.api.app import create_app
@@ -149,6 +150,44 @@ def test_a_night_with_nothing_new_writes_no_article(client: TestClient) -> None:
     assert {"read", "cluster.copies", "cluster.stories", "write"} <= set(again["steps"])
     peaks = list(again["peak_mib"].values())
     assert peaks == sorted(peaks) and peaks[0] > 0
+
+
+def _group_rows(client: TestClient) -> dict[int, tuple[Any, ...]]:
+    columns = (GroupRow.id, GroupRow.story_id, GroupRow.first_published, GroupRow.last_published)
+    with _engine(client).store.session() as s:
+        rows = s.execute(select(*columns).where(GroupRow.merged_into.is_(None))).all()
+    return {int(r[0]): tuple(r[1:]) for r in rows}
+
+
+def _stories_and_spans(rows: dict[int, tuple[Any, ...]]) -> tuple[set[frozenset[int]], dict]:
+    stories: dict[Any, set[int]] = {}
+    for gid, (story, _, _) in rows.items():
+        stories.setdefault(story, set()).add(gid)
+    return {frozenset(g) for g in stories.values()}, {g: r[1:] for g, r in rows.items()}
+
+
+def test_a_group_row_that_drifted_is_written_again(client: TestClient) -> None:
+    """The write skips group rows that already hold their story and span: one that does
+    not (here changed behind the reindex's back) is written again."""
+    client.post("/v1/articles", json=_undated(feed())).raise_for_status()
+    _reindex(client)
+    before = _group_rows(client)
+    (gid, _), (_, (other, _, _)) = next(
+        (a, b) for a in before.items() for b in before.items() if a[1][0] != b[1][0]
+    )
+    with _engine(client).store.session() as s:
+        s.execute(
+            update(GroupRow)
+            .where(GroupRow.id == gid)
+            .values(story_id=other, last_published=datetime(2026, 1, 1, tzinfo=UTC))
+        )
+    drifted = _stories_and_spans(_group_rows(client))
+    assert (
+        drifted[0] != _stories_and_spans(before)[0] and drifted[1] != _stories_and_spans(before)[1]
+    )
+    assert _reindex(client)["articles"] == len(feed())
+    # the same groups share a story again (its id may be new), and every span is back
+    assert _stories_and_spans(_group_rows(client)) == _stories_and_spans(before)
 
 
 def test_clients_see_no_error_during_reindexes(client: TestClient) -> None:
