@@ -209,10 +209,7 @@ def quoting(page: CopyView, other: CopyView, test: CopyTest) -> np.ndarray:
     among = page.sketch.listed if line.own else None
     if (
         (among is None or among.any())
-        and (
-            in_sorted(page.sketch.heads, line.shingles).any()
-            or (page.sketch.keys == line.key).any()
-        )
+        and _opens_with(page, line)
         and _quotable(page.headline, line)
     ):
         found = in_sorted(page.sketch.shingles, line.shingles)
@@ -230,6 +227,15 @@ def quoting(page: CopyView, other: CopyView, test: CopyTest) -> np.ndarray:
     if not blocks.any():
         return blocks
     return quoted_blocks(page.sketch, ~page.kept, {0: blocks}, {0: other.shingles}, test)
+
+
+def _opens_with(page: CopyView, line: Headline) -> bool:
+    """Whether one of the page's blocks opens with one of the headline's shingles, or is
+    the headline's line (as Python sets: the copy rule asks it of every candidate pair,
+    and a page has few blocks)."""
+    if line.key in page.sketch.keys.tolist():
+        return True
+    return not set(line.shingles.tolist()).isdisjoint(page.sketch.heads.tolist())
 
 
 class StoredHeadlines(Protocol):
