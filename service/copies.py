@@ -370,6 +370,8 @@ class Headlines:
         # An entry opens inside the quoted headline, or is exactly it: look only at the
         # headlines holding one of this page's block openings, or its lines.
         opening, lines, known = self._found(sketch)
+        if not known:  # most pages quote no indexed headline
+            return out
         blocks = _block_of(sketch)
         # The copies of a text under one headline are found by the same entries: the entries
         # are found once per distinct headline, and a mask kept once (a list quoting a wire
