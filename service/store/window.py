@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, delete, func, select, update
 
-from service.store.core import CHUNK, Store, insert_ignore, table_of
+from service.store.core import CHUNK, LIVE_SPANS, Store, insert_ignore, table_of
 from service.store.pages import PageTerms, index_pages
 from service.store.schema import (
     ArticleRow,
@@ -181,16 +181,8 @@ def _changed_groups(s: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not rows:
         return rows
     ids = [r["b_id"] for r in rows]
-    stored = {
-        int(g): (story, utc(first), utc(last))
-        for g, story, first, last in s.execute(
-            select(
-                GroupRow.id, GroupRow.story_id, GroupRow.first_published, GroupRow.last_published
-            ).where(
-                GroupRow.id >= min(ids), GroupRow.id <= max(ids), GroupRow.merged_into.is_(None)
-            )
-        )
-    }
+    live = LIVE_SPANS.where(GroupRow.id >= min(ids), GroupRow.id <= max(ids))
+    stored = {int(g): (story, utc(first), utc(last)) for g, story, first, last in s.execute(live)}
     return [
         r
         for r in rows
