@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
@@ -145,6 +146,7 @@ def test_a_night_with_nothing_new_writes_no_article(client: TestClient) -> None:
     _reindex(client)  # whatever the batch decides otherwise than the live path is written
     again = _reindex(client)
     assert again["articles"] == len(feed()) and again["articles_changed"] == 0
+    assert gc.isenabled()  # the run paused the cycle collector, and only for itself
     # each step's time, and the peak memory when it ended (which step set it)
     assert list(again["peak_mib"]) == list(again["steps"])
     assert {"read", "cluster.copies", "cluster.stories", "write"} <= set(again["steps"])
