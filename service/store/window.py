@@ -199,10 +199,24 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
         for story in sorted(w.stories_created):
             s.add(StoryRow(id=story, created_at=stamp))
         s.flush()
-        for old, survivor in w.stories_merged.items():
-            s.execute(update(GroupRow).where(GroupRow.story_id == old).values(story_id=survivor))
-            s.execute(update(StoryRow).where(StoryRow.id == old).values(merged_into=survivor))
-        table = table_of(GroupRow)
+        # merges as one statement each, run over every pair (a first night after seeding
+        # merges tens of thousands of stories: a statement per pair was most of its write)
+        table, stories = table_of(GroupRow), table_of(StoryRow)
+        story_merges = [{"old": o, "new": n} for o, n in w.stories_merged.items()]
+        _executemany(
+            s,
+            update(table)
+            .where(table.c.story_id == bindparam("old"))
+            .values(story_id=bindparam("new")),
+            story_merges,
+        )
+        _executemany(
+            s,
+            update(stories)
+            .where(stories.c.id == bindparam("old"))
+            .values(merged_into=bindparam("new")),
+            story_merges,
+        )
         plain, fresh = [], []
         for g in w.groups:
             values = {"b_id": g.id, "b_story": g.story, "b_first": g.first, "b_last": g.last}
@@ -266,13 +280,21 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
             )
             _executemany(s, statement, rows)
         index_pages(s, w.pages)
-        for old, survivor in w.groups_merged.items():
-            s.execute(
-                update(ArticleRow).where(ArticleRow.group_id == old).values(group_id=survivor)
-            )
-            s.execute(
-                update(GroupRow).where(GroupRow.id == old).values(merged_into=survivor, vector=None)
-            )
+        group_merges = [{"old": o, "new": n} for o, n in w.groups_merged.items()]
+        _executemany(
+            s,
+            update(articles)
+            .where(articles.c.group_id == bindparam("old"))
+            .values(group_id=bindparam("new")),
+            group_merges,
+        )
+        _executemany(
+            s,
+            update(table)
+            .where(table.c.id == bindparam("old"))
+            .values(merged_into=bindparam("new"), vector=None),
+            group_merges,
+        )
         rebuilt = sorted(w.rebuilt_groups)
         for start in range(0, len(rebuilt), CHUNK):
             chunk = rebuilt[start : start + CHUNK]
