@@ -53,13 +53,10 @@ def _title_line(title: str, shingle_words: int) -> tuple[int, np.ndarray]:
     fewer titles than pages; the arrays are shared between the headlines: never written."""
     words = words_of(title)
     if not words:
-        return 0, _NONE
+        return 0, NO_HEADLINE.shingles
     shingles = block_shingles(words, shingle_words)
     shingles.flags.writeable = False
     return key_hash(" ".join(words)), shingles
-
-
-_NONE = np.zeros(0, dtype=np.uint32)
 
 
 def headline_of(title: str | None, sketch: Sketch, shingle_words: int) -> Headline:
