@@ -174,6 +174,13 @@ def _executemany(session: Any, statement: Any, rows: Sequence[dict[str, Any]]) -
             session.execute(statement, chunk)
 
 
+def _redirect(s: Any, column: Any, values: dict[str, Any], pairs: list[dict[str, int]]) -> None:
+    """Rows whose ``column`` holds a pair's ``old`` id take ``values`` (the survivor bound as
+    ``new``): one statement over every pair."""
+    statement = update(column.table).where(column == bindparam("old")).values(**values)
+    _executemany(s, statement, pairs)
+
+
 def _changed_groups(s: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Of these group updates, those that change the stored row (story, span, or a merge to
     undo): on most nights few groups change, and rewriting every row (its vector with it)
@@ -203,20 +210,9 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
         # merges tens of thousands of stories: a statement per pair was most of its write)
         table, stories = table_of(GroupRow), table_of(StoryRow)
         story_merges = [{"old": o, "new": n} for o, n in w.stories_merged.items()]
-        _executemany(
-            s,
-            update(table)
-            .where(table.c.story_id == bindparam("old"))
-            .values(story_id=bindparam("new")),
-            story_merges,
-        )
-        _executemany(
-            s,
-            update(stories)
-            .where(stories.c.id == bindparam("old"))
-            .values(merged_into=bindparam("new")),
-            story_merges,
-        )
+        survivor: Any = bindparam("new")
+        _redirect(s, table.c.story_id, {"story_id": survivor}, story_merges)
+        _redirect(s, stories.c.id, {"merged_into": survivor}, story_merges)
         plain, fresh = [], []
         for g in w.groups:
             values = {"b_id": g.id, "b_story": g.story, "b_first": g.first, "b_last": g.last}
@@ -281,20 +277,8 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
             _executemany(s, statement, rows)
         index_pages(s, w.pages)
         group_merges = [{"old": o, "new": n} for o, n in w.groups_merged.items()]
-        _executemany(
-            s,
-            update(articles)
-            .where(articles.c.group_id == bindparam("old"))
-            .values(group_id=bindparam("new")),
-            group_merges,
-        )
-        _executemany(
-            s,
-            update(table)
-            .where(table.c.id == bindparam("old"))
-            .values(merged_into=bindparam("new"), vector=None),
-            group_merges,
-        )
+        _redirect(s, articles.c.group_id, {"group_id": survivor}, group_merges)
+        _redirect(s, table.c.id, {"merged_into": survivor, "vector": None}, group_merges)
         rebuilt = sorted(w.rebuilt_groups)
         for start in range(0, len(rebuilt), CHUNK):
             chunk = rebuilt[start : start + CHUNK]
