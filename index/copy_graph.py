@@ -187,13 +187,13 @@ def copy_links(
     link: Link,
     *,
     max_bucket: int,
-    hashes: Sequence[str] | None = None,
+    hashes: Sequence[str],
 ) -> dict[tuple[int, int], float]:
     """LSH candidates confirmed by ``link`` (a < b), with the containment of each; pairs
     with equal ``hashes`` are not asked (exact copies are joined without a link)."""
     links: dict[tuple[int, int], float] = {}
     for a, b in candidate_pairs(keys, max_bucket, rank).tolist():
-        if hashes is not None and hashes[a] == hashes[b]:
+        if hashes[a] == hashes[b]:
             continue
         ok, score = link(a, b)
         if ok:
