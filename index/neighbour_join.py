@@ -61,18 +61,20 @@ def neighbours(
     floor: float,
     trained: Any = None,
     runner: Runner = LOCAL,
+    lists: Lists | None = None,
 ) -> Neighbours:
     """Each row's ``k`` nearest rows (itself included) with a cosine of at least ``floor``,
     as the index ``plan`` names would find them: exact when flat, the IVF probes otherwise
-    (``trained``: that IVF, already trained on these vectors). Rows ascending, cosines
-    descending within a row."""
+    (``trained``: that IVF, already trained on these vectors; ``lists``: ``lists_of`` the
+    vectors under it, when the caller has them). Rows ascending, cosines descending within
+    a row."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if len(vectors) == 0 or k <= 0:
         return _empty()
     if plan.kind == "flat":
         return _flat(vectors, k, floor)
     ivf = trained if trained is not None else trained_ivf(vectors, plan, vectors.shape[1])
-    return ivf_join(vectors, ivf, k, floor, runner)
+    return ivf_join(vectors, ivf, k, floor, runner, lists)
 
 
 def _flat(vectors: np.ndarray, k: int, floor: float) -> Neighbours:
@@ -121,6 +123,12 @@ class Lists:
     @property
     def nlist(self) -> int:
         return len(self.member_bounds) - 1
+
+    def assigned(self) -> np.ndarray:
+        """The list each row lies in (int64 per row, FAISS's ids for lists)."""
+        out = np.empty(len(self.members), np.int64)
+        out[self.members] = np.repeat(np.arange(self.nlist), np.diff(self.member_bounds))
+        return out
 
 
 def lists_of(vectors: np.ndarray, ivf: faiss.IndexIVF) -> Lists:
@@ -175,12 +183,18 @@ def join_rows(
 
 
 def ivf_join(
-    vectors: np.ndarray, ivf: faiss.IndexIVF, k: int, floor: float, runner: Runner = LOCAL
+    vectors: np.ndarray,
+    ivf: faiss.IndexIVF,
+    k: int,
+    floor: float,
+    runner: Runner = LOCAL,
+    lists: Lists | None = None,
 ) -> Neighbours:
     """What ``ivf`` (trained; its vectors ``vectors`` under ids 0..n-1) would answer to a
     search of every row for ``k`` neighbours, cut at ``floor``. The rows are cut into
     ``runner.parts`` ranges, each joined as one piece (a task on a cluster)."""
-    lists = lists_of(vectors, ivf)
+    if lists is None:
+        lists = lists_of(vectors, ivf)
     cuts = np.linspace(0, len(vectors), runner.parts + 1).astype(int).tolist()
     pieces = [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
     return _concat(runner.map(join_rows, (vectors, lists, k, floor), pieces))

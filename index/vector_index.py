@@ -184,9 +184,12 @@ def build_index(
     dim: int,
     seed: int = 0,
     trained: Any = None,
+    assigned: np.ndarray | None = None,
 ) -> FaissIndex:
     """A new index over these vectors, of the planned kind (IVF is trained on a sample, or
-    copied from ``trained``: an empty IVF with the plan's lists, already trained on them)."""
+    copied from ``trained``: an empty IVF with the plan's lists, already trained on them;
+    ``assigned``: the list of ``trained`` each vector lies in, when known, so that adding
+    them does not search the lists' centroids again: a tenth of a night at a million)."""
     ids = _as_ids(ids)
     if plan.kind == "flat":
         index = FaissIndex(dim)
@@ -194,9 +197,21 @@ def build_index(
             index.add(ids, vectors)
         return index
     if trained is None or trained.nlist != plan.nlist:
-        trained = trained_ivf(vectors, plan, dim, seed)
-    built = FaissIndex(dim, _fp16_lists(trained, plan))
+        trained, assigned = trained_ivf(vectors, plan, dim, seed), None
+    ivf = _fp16_lists(trained, plan)
+    built = FaissIndex(dim, ivf)
+    if assigned is not None:
+        assigned = np.ascontiguousarray(assigned, dtype=np.int64)
+        if not len(ids) == len(vectors) == len(assigned):
+            raise ValueError(f"{len(assigned)} lists for {len(ids)} ids, {len(vectors)} vectors")
+        if len(assigned) and not 0 <= assigned.min() <= assigned.max() < ivf.nlist:
+            raise ValueError(f"a list outside 0..{ivf.nlist - 1}")
     for start in range(0, len(ids), 50_000):
-        built.add(ids[start : start + 50_000], vectors[start : start + 50_000])
+        chunk = slice(start, start + 50_000)
+        if assigned is None:
+            built.add(ids[chunk], vectors[chunk])
+        else:
+            x, at, lists = _as_vectors(vectors[chunk], dim), ids[chunk], assigned[chunk]
+            ivf.add_core(len(x), faiss.swig_ptr(x), faiss.swig_ptr(at), faiss.swig_ptr(lists))
     log.info("built index", extra={"index": plan.describe(), "vectors": len(ids)})
     return built

@@ -34,6 +34,7 @@ from typing import Any, NamedTuple, Protocol, overload
 import numpy as np
 
 from index.copy_graph import band_keys, copy_components
+from index.neighbour_join import lists_of
 from index.runners import LOCAL, Runner
 from index.sorted_sets import common
 from index.vector_index import STORY_PROBES, FaissIndex, VectorIndex, plan_for, trained_ivf
@@ -214,6 +215,7 @@ class BatchResult:
     vectors: dict[int, np.ndarray]
     voices: dict[int, list[int]] = field(default_factory=dict)
     lists: Any = None  # the IVF the story step trained on ``vectors`` (in label order)
+    assigned: np.ndarray | None = None  # the list of ``lists`` each of them lies in
 
 
 class _Fingerprints:
@@ -376,7 +378,7 @@ def cluster_items(
     )
     with_vector = [(g, v) for g, v in zip(groups, made, strict=True) if v is not None]
     lap("vectors")
-    story_of, closest, trained = _stories(
+    story_of, closest, trained, assigned = _stories(
         with_vector, _spans(labels, items), config, flat_max, runner
     )
     lap("stories")
@@ -398,7 +400,7 @@ def cluster_items(
             Placement(label, story_of[label], i != rep, similarity, decisions[i], fps[i], why)
         )
     lap("placements")
-    return BatchResult(placements, canonical, dict(with_vector), spoken, trained)
+    return BatchResult(placements, canonical, dict(with_vector), spoken, trained, assigned)
 
 
 def _spans(labels: np.ndarray, items: Sequence[Item]) -> dict[int, tuple[datetime, datetime]]:
@@ -417,16 +419,24 @@ def _stories(
     config: PipelineConfig,
     flat_max: int,
     runner: Runner,
-) -> tuple[dict[int, int], dict[int, Link], Any]:
+) -> tuple[dict[int, int], dict[int, Link], Any, np.ndarray | None]:
     """Story label and strongest link per group, and the IVF the neighbours were found
-    with (trained, empty; None when the search was exact), for the index to reuse."""
+    with (trained, empty; None when the search was exact) with the list each vector lies
+    in, for the index to reuse (its build needs no pass over the lists' centroids)."""
     if not with_vector:
-        return {}, {}, None
+        return {}, {}, None, None
     matrix = np.stack([v for _, v in with_vector]).astype(np.float32)
     plan = plan_for(len(matrix), flat_max, STORY_PROBES)
     trained = trained_ivf(matrix, plan, matrix.shape[1]) if plan.kind == "ivf" else None
+    lists = lists_of(matrix, trained) if trained is not None else None
     labels, best = story_partition(
-        matrix, [spans.get(g) for g, _ in with_vector], config.stories, plan, trained, runner
+        matrix,
+        [spans.get(g) for g, _ in with_vector],
+        config.stories,
+        plan,
+        trained,
+        runner,
+        lists,
     )
     keys = [g for g, _ in with_vector]
     links = {
@@ -434,7 +444,8 @@ def _stories(
         for row, link in enumerate(best)
         if link is not None
     }
-    return {g: int(s) for g, s in zip(keys, labels.tolist(), strict=True)}, links, trained
+    stories = {g: int(s) for g, s in zip(keys, labels.tolist(), strict=True)}
+    return stories, links, trained, lists.assigned() if lists is not None else None
 
 
 class Answers(Sequence[ArticleAnswer]):

@@ -329,7 +329,7 @@ class Reindex:
         )
         ids = np.array([groups.ids[label] for label in ordered], dtype=np.int64)
         plan = plan_for(len(ids), config.flat_max)
-        index = build_index(ids, matrix, plan, dim, trained=result.lists)
+        index = build_index(ids, matrix, plan, dim, trained=result.lists, assigned=result.assigned)
         del matrix  # the index holds its own copy (a million groups: 1.5 GiB each)
         report.index = plan.describe()
         self._step("index")

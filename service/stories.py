@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from index.neighbour_join import Neighbours, neighbours
+from index.neighbour_join import Lists, Neighbours, neighbours
 from index.recluster import average_link
 from index.runners import LOCAL, Runner
 from index.vector_index import IndexPlan, VectorIndex
@@ -182,18 +182,20 @@ def story_partition(
     plan: IndexPlan,
     trained: Any = None,
     runner: Runner = LOCAL,
+    lists: Lists | None = None,
 ) -> tuple[np.ndarray, list[Link | None]]:
     """Story label per row of ``matrix``, and each row's strongest link to another row of
     its story (None when alone).
 
     Neighbours (found as the index ``plan`` names would find them) inside the time window
     whose decayed cosine reaches the threshold propose pairs; average-link agglomeration
-    decides, stopping at the same threshold. The pairs are filtered in numpy."""
+    decides, stopping at the same threshold. The pairs are filtered in numpy. ``lists``:
+    ``lists_of`` the rows under ``trained``, when the caller has them."""
     n = len(matrix)
     if n == 0:
         return np.zeros(0, np.int64), []
     k = min(rules.neighbours + 1, n)
-    found = neighbours(matrix, plan, k, rules.threshold, trained, runner)
+    found = neighbours(matrix, plan, k, rules.threshold, trained, runner, lists)
     pairs, scores, cosines = candidate_pairs(found, spans, rules)
     labels = average_link(matrix, pairs, rules.threshold)
     return labels, _best_links(labels, pairs, scores, cosines, n)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import faiss
 import numpy as np
 import pytest
 
+from index.neighbour_join import lists_of
 from index.vector_index import STORY_PROBES, FaissIndex, build_index, plan_for, trained_ivf
 
 
@@ -50,3 +52,32 @@ def test_an_index_from_a_trained_ivf_keeps_its_lists_and_takes_the_plans_probes(
         ivf.quantizer.reconstruct_n(0, ivf.nlist), story.quantizer.reconstruct_n(0, story.nlist)
     )
     assert len(built) == 3000 and story.ntotal == 0  # the story step's copy stays empty
+
+
+def _members(index: FaissIndex) -> list[list[int]]:
+    """Each list's ids, in the order they were added."""
+    ivf = index.faiss_index
+    return [
+        faiss.rev_swig_ptr(ivf.invlists.get_ids(j), ivf.invlists.list_size(j)).tolist()
+        for j in range(ivf.nlist)
+    ]
+
+
+def test_an_index_given_the_lists_its_vectors_lie_in_is_the_one_it_would_build() -> None:
+    vectors = _unit(np.random.default_rng(2).normal(size=(3000, 16)))
+    story = trained_ivf(vectors, plan_for(3000, 100, STORY_PROBES), 16)
+    served, ids = plan_for(3000, 100), np.arange(7, 3007)
+    searched = build_index(ids, vectors, served, 16, trained=story)
+    assigned = lists_of(vectors, story).assigned()
+    given = build_index(ids, vectors, served, 16, trained=story, assigned=assigned)
+    assert _members(given) == _members(searched)
+    assert sum(map(len, _members(given))) == 3000
+    queries = vectors[:50]
+    assert np.array_equal(given.search(queries, 10)[1], searched.search(queries, 10)[1])
+    # lists that are not the nearest are kept as given: the index does not search again
+    moved = build_index(ids, vectors, served, 16, trained=story, assigned=(assigned + 1) % 16)
+    assert _members(moved) != _members(searched)
+    with pytest.raises(ValueError, match="2999 lists for 3000 ids, 3000 vectors"):
+        build_index(ids, vectors, served, 16, trained=story, assigned=assigned[1:])
+    with pytest.raises(ValueError, match="a list outside"):
+        build_index(ids, vectors, served, 16, trained=story, assigned=assigned + story.nlist)
