@@ -59,6 +59,7 @@ from service.store.window import (
     close_run,
     digest,
     inputs,
+    json_text,
     mark_interrupted,
     open_run,
     read_window,
@@ -422,7 +423,9 @@ class Reindex:
                 write.pages.append(page_terms(r.member, p.fingerprint, headline, rules))
             if p.is_duplicate != r.is_duplicate or p.similarity != r.similarity:
                 values.update(is_duplicate=p.is_duplicate, similarity=p.similarity)
-            evidence = batch_evidence(p.why, article_ids, groups.ids).model_dump(mode="json")
+            evidence = json_text(
+                batch_evidence(p.why, article_ids, groups.ids).model_dump(mode="json")
+            )
             if digest(evidence) != r.evidence:
                 values["evidence"] = evidence
             lead = p.decision.lead
@@ -466,10 +469,12 @@ class Reindex:
             d = result.placements[i].decision
             kept = items[i].sketch.kept(d.furniture)
             updates[member].update(
-                flags=[
-                    FlagOut.of(f).model_dump(mode="json")
-                    for f in flags_of(again, d.furniture, d.counts)
-                ],
+                flags=json_text(
+                    [
+                        FlagOut.of(f).model_dump(mode="json")
+                        for f in flags_of(again, d.furniture, d.counts)
+                    ]
+                ),
                 clean_text=clean_text(page, kept),
                 lead=page.lead(self.config.pipeline.lead_words, kept),
             )

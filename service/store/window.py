@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, delete, func, select, update
+from sqlalchemy import JSON, Text, bindparam, cast, delete, func, select, update
 
 from service.store.core import CHUNK, LIVE_SPANS, Store, insert_ignore, table_of
 from service.store.pages import PageTerms, index_pages
@@ -53,14 +53,16 @@ class WindowRow:
     minhash: bytes = b""
 
 
-def digest(value: Any) -> int:
-    """64 bits standing for a JSON value, serialised as the store's JSON columns serialise it,
-    so that a stored value is compared by its text, never parsed (a value written otherwise
-    hashes otherwise and is written again: no change is missed). The window keeps this."""
-    return _text_digest(json.dumps(value))
+def json_text(value: Any) -> str:
+    """A JSON value serialised as the store's JSON columns serialise it: the reindex hashes
+    this text and writes it as it is (``_json_bound``), serialising each value once."""
+    return json.dumps(value)
 
 
-def _text_digest(text: str) -> int:
+def digest(text: str) -> int:
+    """64 bits standing for a JSON value's text (``json_text``), so that a stored value is
+    compared by its text, never parsed (a value written otherwise hashes otherwise and is
+    written again: no change is missed). The window keeps this."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
@@ -127,7 +129,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
                     r[14],
                     r[15],
                     bool(r[16]),
-                    _text_digest(r[17]) if r[17] not in (None, "null") else None,
+                    digest(r[17]) if r[17] not in (None, "null") else None,
                     int(r[18] or 0),
                     r[19] or b"",
                     r[20] or b"",
@@ -159,7 +161,8 @@ class ReindexWrite:
     groups_merged: dict[int, int] = field(default_factory=dict)
     vector_version: str = ""
     moved: dict[int, int] = field(default_factory=dict)  # member -> group
-    articles: list[dict[str, Any]] = field(default_factory=list)  # member + changed columns
+    # member + changed columns; a JSON column's value as its text (``json_text``)
+    articles: list[dict[str, Any]] = field(default_factory=list)
     rebuilt_groups: set[int] = field(default_factory=set)  # groups whose block rows are rebuilt
     blocks: set[tuple[int, int]] = field(default_factory=set)
     site_blocks: set[tuple[int, int, int]] = field(default_factory=set)
@@ -179,6 +182,16 @@ def _redirect(s: Any, column: Any, values: dict[str, Any], pairs: list[dict[str,
     ``new``): one statement over every pair."""
     statement = update(column.table).where(column == bindparam("old")).values(**values)
     _executemany(s, statement, pairs)
+
+
+def _bound(name: str, column: Any, dialect: str) -> Any:
+    """A parameter for ``column`` of an article update: a JSON column's value comes as its
+    text (serialised once, when it was hashed) and is stored as that text: bound as text
+    on SQLite, whose JSON columns are text, and cast to JSON elsewhere."""
+    if not isinstance(column.type, JSON):
+        return bindparam(name)
+    text = bindparam(name, type_=Text())
+    return text if dialect == "sqlite" else cast(text, column.type)
 
 
 def _changed_groups(s: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -268,11 +281,12 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
             by_columns.setdefault(columns, []).append(
                 {"m": values["member"], **{f"v_{k}": values[k] for k in columns}}
             )
+        dialect = s.get_bind().dialect.name
         for columns, rows in by_columns.items():
             statement = (
                 update(articles)
                 .where(articles.c.member == bindparam("m"))
-                .values(**{k: bindparam(f"v_{k}") for k in columns})
+                .values(**{k: _bound(f"v_{k}", articles.c[k], dialect) for k in columns})
             )
             _executemany(s, statement, rows)
         index_pages(s, w.pages)
