@@ -159,6 +159,19 @@ def connect(url: str, checkpoints: bool = True) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def id_runs(ids: Sequence[int], size: int) -> list[tuple[int, int]]:
+    """Sorted distinct ids cut into ranges (first, last) of at most ``size`` of them, each
+    spanning at most ``2 * size`` ids: read as a range, at least half of its rows are
+    wanted, however sparse the ids."""
+    runs: list[tuple[int, int]] = []
+    start = 0
+    for i in range(1, len(ids) + 1):
+        if i == len(ids) or i - start == size or ids[i] - ids[start] >= 2 * size:
+            runs.append((ids[start], ids[i - 1]))
+            start = i
+    return runs
+
+
 LIVE_SPANS = select(
     GroupRow.id, GroupRow.story_id, GroupRow.first_published, GroupRow.last_published
 ).where(GroupRow.merged_into.is_(None))
@@ -450,17 +463,23 @@ class Store:
         return out
 
     def vectors_by_key(self, ids: Sequence[int], version: str) -> dict[str, np.ndarray]:
-        """The current vectors of these groups by what they were made from (``vector_key``)."""
+        """The current vectors of these groups by what they were made from (``vector_key``),
+        read as ranges of ids (``id_runs``): a reindex asks for half a million, and a range
+        reads in half the time of a list of ids bound one by one."""
         out: dict[str, np.ndarray] = {}
+        wanted = set(ids)
         with self.session() as s:
-            for start in range(0, len(ids), 5000):
-                query = select(GroupRow.vector_key, GroupRow.vector).where(
-                    GroupRow.id.in_(list(ids[start : start + 5000])),
+            for low, high in id_runs(sorted(wanted), 5000):
+                query = select(GroupRow.id, GroupRow.vector_key, GroupRow.vector).where(
+                    GroupRow.id >= low,
+                    GroupRow.id <= high,
                     GroupRow.vector_version == version,
                     GroupRow.vector.is_not(None),
                     GroupRow.vector_key.is_not(None),
                 )
-                out.update({str(k): vector_of(v) for k, v in s.execute(query).all() if v})
+                for g, k, v in s.execute(query).all():
+                    if v and g in wanted:
+                        out[str(k)] = vector_of(v)
         return out
 
     def inputs(self, members: Sequence[int]) -> dict[int, ArticleRow]:
