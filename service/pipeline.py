@@ -425,7 +425,7 @@ def _stories(
     in, for the index to reuse (its build needs no pass over the lists' centroids)."""
     if not with_vector:
         return {}, {}, None, None
-    matrix = np.stack([v for _, v in with_vector]).astype(np.float32)
+    matrix = np.stack([v for _, v in with_vector], dtype=np.float32)  # one copy, not two
     plan = plan_for(len(matrix), flat_max, STORY_PROBES)
     trained = trained_ivf(matrix, plan, matrix.shape[1]) if plan.kind == "ivf" else None
     lists = lists_of(matrix, trained) if trained is not None else None

@@ -324,7 +324,7 @@ class Reindex:
         ordered = sorted(result.vectors)
         dim = len(result.vectors[ordered[0]]) if ordered else self.embedder().dim
         matrix = (
-            np.stack([result.vectors[label] for label in ordered]).astype(np.float32)
+            np.stack([result.vectors[label] for label in ordered], dtype=np.float32)
             if ordered
             else np.zeros((0, dim), np.float32)
         )
