@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,69 +154,32 @@ def join_rows(
     best = np.full((size, k), -np.inf, np.float32)
     best_ids = np.full((size, k), -1, np.int64)
     bar = np.full(size, floor, np.float32)  # what a newcomer must reach: floor, or the k-th best
-    block = _SEARCH_BLOCK * 4
-    rows_of = np.empty((block, vectors.shape[1]), vectors.dtype)
-    widest = int(np.diff(lists.member_bounds).max(initial=0))
-    products = np.empty(block * widest, vectors.dtype)
-    with ThreadPoolExecutor(_CORES) as pool:
-        for j in range(lists.nlist):
-            mine = lists.members[lists.member_bounds[j] : lists.member_bounds[j + 1]]
-            run = lists.askers[lists.asker_bounds[j] : lists.asker_bounds[j + 1]]
-            low, high = np.searchsorted(run, [first, last])
-            if len(mine) == 0 or low == high:
+    for j in range(lists.nlist):
+        mine = lists.members[lists.member_bounds[j] : lists.member_bounds[j + 1]]
+        run = lists.askers[lists.asker_bounds[j] : lists.asker_bounds[j + 1]]
+        low, high = np.searchsorted(run, [first, last])
+        if len(mine) == 0 or low == high:
+            continue
+        listed = vectors[mine]
+        for start in range(low, high, _SEARCH_BLOCK * 4):
+            asking = run[start : min(start + _SEARCH_BLOCK * 4, high)]
+            sims = vectors[asking] @ listed.T
+            local = asking - first
+            beats = sims >= bar[local, None]
+            rows = np.flatnonzero(beats.any(axis=1))
+            if len(rows) == 0:
                 continue
-            listed = vectors[mine].T
-            for start in range(low, high, block):
-                asking = run[start : min(start + block, high)]
-                sims = products[: len(asking) * len(mine)].reshape(len(asking), len(mine))
-                np.matmul(_gather(pool, vectors, asking, rows_of), listed, out=sims)
-                _merge(sims, asking - first, mine, best, best_ids, bar, k, floor)
+            who = local[rows]
+            found = np.where(beats[rows], sims[rows], -np.inf)
+            pool = np.concatenate([best[who], found], axis=1)
+            pool_ids = np.concatenate([best_ids[who], np.broadcast_to(mine, found.shape)], axis=1)
+            top = np.argpartition(-pool, k - 1, axis=1)[:, :k]
+            best[who] = np.take_along_axis(pool, top, axis=1)
+            best_ids[who] = np.take_along_axis(pool_ids, top, axis=1)
+            bar[who] = np.maximum(best[who].min(axis=1), floor)
     rows = np.repeat(np.arange(first, last, dtype=np.int64), k)
     keep = best.reshape(-1) >= floor  # a row with fewer than k neighbours keeps -inf places
     return _best((rows[keep], best_ids.reshape(-1)[keep], best.reshape(-1)[keep]), k)
-
-
-def _gather(
-    pool: ThreadPoolExecutor, vectors: np.ndarray, rows: np.ndarray, out: np.ndarray
-) -> np.ndarray:
-    """``vectors[rows]`` into ``out``, each thread a share: copying the rows that probe a
-    list is a fifth of the join, memory-bound, and one thread does not saturate memory
-    (``mode="clip"``: the rows are valid, and ``take`` buffers its output otherwise)."""
-    cuts = np.linspace(0, len(rows), _CORES + 1).astype(int).tolist()
-    done = [
-        pool.submit(np.take, vectors, rows[a:b], 0, out[a:b], "clip")
-        for a, b in itertools.pairwise(cuts)
-        if b > a
-    ]
-    for future in done:
-        future.result()
-    return out[: len(rows)]
-
-
-def _merge(
-    sims: np.ndarray,
-    local: np.ndarray,
-    mine: np.ndarray,
-    best: np.ndarray,
-    best_ids: np.ndarray,
-    bar: np.ndarray,
-    k: int,
-    floor: float,
-) -> None:
-    """Fold one list's products (rows ``local`` of the range against the list's members
-    ``mine``) into the rows' ``k`` best, where one beats that row's bar."""
-    beats = sims >= bar[local, None]
-    rows = np.flatnonzero(beats.any(axis=1))
-    if len(rows) == 0:
-        return
-    who = local[rows]
-    found = np.where(beats[rows], sims[rows], -np.inf)
-    pool = np.concatenate([best[who], found], axis=1)
-    pool_ids = np.concatenate([best_ids[who], np.broadcast_to(mine, found.shape)], axis=1)
-    top = np.argpartition(-pool, k - 1, axis=1)[:, :k]
-    best[who] = np.take_along_axis(pool, top, axis=1)
-    best_ids[who] = np.take_along_axis(pool_ids, top, axis=1)
-    bar[who] = np.maximum(best[who].min(axis=1), floor)
 
 
 def ivf_join(
