@@ -45,10 +45,13 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes | np.ndarray) -> None:
     partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as out:
-        out.write(data)
+        if isinstance(data, np.ndarray):
+            data.tofile(out)  # no copy of a serialised index (hundreds of MB) as bytes
+        else:
+            out.write(data)
         out.flush()
         os.fsync(out.fileno())
     partial.replace(path)
@@ -69,7 +72,7 @@ def save_snapshot(index: FaissIndex, directory: Path, version: str) -> SnapshotM
     that ``load_snapshot`` detects."""
     ids = index.ids()
     meta = SnapshotMeta(index.dim, len(ids), int(ids.max()) if len(ids) else 0, version)
-    data = faiss.serialize_index(index.faiss_index).tobytes()
+    data = faiss.serialize_index(index.faiss_index)  # written as it is: no second copy
     with _locked(directory, fcntl.LOCK_EX):
         _write_atomic(directory / INDEX_FILE, data)
         _write_atomic(directory / IDS_FILE, ids.astype("<i8").tobytes())

@@ -268,6 +268,29 @@ def test_a_crash_before_the_switch_leaves_the_old_version(
     assert placed(after) == placed(before)
 
 
+def test_a_snapshot_that_fails_to_save_rolls_the_switch_back(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot is written beside the store's transaction: the version pointer must
+    not commit unless it was written whole."""
+    client.post("/v1/articles", json=_undated(feed()))
+    engine = _engine(client)
+    before = client.get("/v1/articles/harvest-own-1").json()
+
+    def full_disk(*_args: object, **_kw: object) -> None:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr("service.reindex.save_snapshot", full_disk)
+    with pytest.raises(OSError):
+        Reindex(engine.settings.reindex, engine.store, lambda: engine.embedder).run()
+    assert engine.store.index_version() == 0
+    assert client.get("/v1/articles/harvest-own-1").json() == before  # no row was switched
+    last = client.get("/v1/reindex/last").json()
+    assert last["status"] == "failed" and "no space left" in last["report"]["error"]
+    monkeypatch.undo()
+    assert _reindex(client)["version"] == 1
+
+
 def test_one_reindex_at_a_time_and_a_dead_holder_frees_the_lock(client: TestClient) -> None:
     engine = _engine(client)
     with reindex_lock(engine.settings.data_dir, engine.store):
