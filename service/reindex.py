@@ -19,7 +19,6 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -341,13 +340,10 @@ class Reindex:
         directory = config.index_dir / f"v{version}"
         if directory.exists():
             shutil.rmtree(directory)  # left by a crashed run
-        # the snapshot is written beside the store's transaction (FAISS and the file writes
-        # let go of the interpreter), and must be whole before the version pointer commits
-        with ThreadPoolExecutor(1) as saving:
-            saved = saving.submit(save_snapshot, index, directory, config.vector_version)
-            report.left_window, report.purged = write_reindex(
-                self.store, write, since, config.purge_outside_window, saved.result
-            )
+        save_snapshot(index, directory, config.vector_version)
+        report.left_window, report.purged = write_reindex(
+            self.store, write, since, config.purge_outside_window
+        )
         self._step("write")
         for old in config.index_dir.glob("v*"):
             if old.name not in (f"v{version}", f"v{version - 1}"):

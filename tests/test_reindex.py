@@ -239,23 +239,33 @@ def test_clients_see_no_error_during_reindexes(client: TestClient) -> None:
         assert client.get(f"/v1/stories/{answer['story']}").status_code == 200
 
 
-def test_a_crash_before_the_switch_leaves_the_old_version(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _failed_run(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, step: str, error: Exception
+) -> dict[str, Any]:
+    """Ingest the feed, then run a reindex whose ``step`` (a name in ``service.reindex``)
+    raises ``error``: the run fails, says why, and version 0 still serves. Answers an
+    article as it stood before the run."""
     client.post("/v1/articles", json=_undated(feed()))
     engine = _engine(client)
-    before = client.get("/v1/articles/harvest-own-1").json()
+    before: dict[str, Any] = client.get("/v1/articles/harvest-own-1").json()
 
-    def crash(*_args: object, **_kw: object) -> None:
-        raise RuntimeError("killed mid-write")
+    def fail(*_args: object, **_kw: object) -> None:
+        raise error
 
-    monkeypatch.setattr("service.reindex.write_reindex", crash)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(f"service.reindex.{step}", fail)
+    with pytest.raises(type(error)):
         Reindex(engine.settings.reindex, engine.store, lambda: engine.embedder).run()
     assert engine.store.index_version() == 0
     last = client.get("/v1/reindex/last").json()
-    assert last["status"] == "failed" and "killed mid-write" in last["report"]["error"]
+    assert last["status"] == "failed" and str(error) in last["report"]["error"]
     monkeypatch.undo()
+    return before
+
+
+def test_a_crash_before_the_switch_leaves_the_old_version(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _failed_run(client, monkeypatch, "write_reindex", RuntimeError("killed mid-write"))
     assert _reindex(client)["version"] == 1
     after = client.get("/v1/articles/harvest-own-1").json()
 
@@ -268,26 +278,12 @@ def test_a_crash_before_the_switch_leaves_the_old_version(
     assert placed(after) == placed(before)
 
 
-def test_a_snapshot_that_fails_to_save_rolls_the_switch_back(
+def test_a_snapshot_that_fails_to_save_leaves_the_old_version(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The snapshot is written beside the store's transaction: the version pointer must
-    not commit unless it was written whole."""
-    client.post("/v1/articles", json=_undated(feed()))
-    engine = _engine(client)
-    before = client.get("/v1/articles/harvest-own-1").json()
-
-    def full_disk(*_args: object, **_kw: object) -> None:
-        raise OSError("no space left on device")
-
-    monkeypatch.setattr("service.reindex.save_snapshot", full_disk)
-    with pytest.raises(OSError):
-        Reindex(engine.settings.reindex, engine.store, lambda: engine.embedder).run()
-    assert engine.store.index_version() == 0
+    """The version pointer must never name a snapshot that was not written whole."""
+    before = _failed_run(client, monkeypatch, "save_snapshot", OSError("no space left"))
     assert client.get("/v1/articles/harvest-own-1").json() == before  # no row was switched
-    last = client.get("/v1/reindex/last").json()
-    assert last["status"] == "failed" and "no space left" in last["report"]["error"]
-    monkeypatch.undo()
     assert _reindex(client)["version"] == 1
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -210,17 +210,10 @@ def _changed_groups(s: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def write_reindex(
-    store: Store,
-    w: ReindexWrite,
-    since: datetime,
-    purge: bool,
-    before_commit: Callable[[], object] = lambda: None,
-) -> tuple[int, int]:
+def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -> tuple[int, int]:
     """The whole switch: stories, groups, moves, merges, article updates, block rows and the
-    version pointer commit together or not at all; ``before_commit`` is called last inside
-    the transaction (what it raises rolls the switch back). Returns (articles older than
-    the window, of them deleted)."""
+    version pointer commit together or not at all. Returns (articles older than the window,
+    of them deleted)."""
     stamp = now()
     with store.session() as s:
         for story in sorted(w.stories_created):
@@ -316,7 +309,6 @@ def write_reindex(
         edge = _window_edge(s, since, purge)
         for key, value in w.meta.items():
             s.merge(MetaRow(key=key, value=value))
-        before_commit()
         return edge
 
 
