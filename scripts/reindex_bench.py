@@ -5,11 +5,12 @@ the index type chosen for each size, and recall@10 of that index against exact s
     python scripts/reindex_bench.py --articles 1000000 --engine local ray --json
 
 Each size is seeded (scripts/service_seed.py), the model loaded on it once as the service
-does when it starts (its one-time ONNX export, ``model_export_s``: not a reindex's cost), and
-reindexed in its own process, so the peak resident memory reported is that run's alone. The first run writes every article once
-(the evidence seeded rows lack, as the first run after an upgrade does); with ``--nights
-N`` the same store is reindexed N - 1 times more, a night with nothing new. With ``--json``
-the last line is one JSON object: ``wall_s``, ``peak_rss_mib``, ``recall_at_10`` and
+does when it starts (its one-time ONNX export, ``model_export_s``: not a reindex's cost),
+and reindexed in its own process, so the peak resident memory reported is that run's alone.
+The first run writes every article once (the evidence seeded rows lack, as the first run
+after an upgrade does); with ``--nights N`` the same store is reindexed N - 1 times more, a
+night with nothing new. With ``--json`` the last line is one JSON object: ``wall_s``,
+``peak_rss_mib``, ``recall_at_10``, ``model_export_s`` and
 ``steps`` (seconds per step; ``peak_mib_by_step``: the peak RSS when each ended, so the
 step that set the peak shows) of the first run, with ``articles``, ``groups``, ``index`` and
 ``next_nights`` (the same figures of each later run); for several sizes, an object with

@@ -321,7 +321,7 @@ class Reindex:
         )
         report.stories, report.stories_merged, report.stories_split = stories.sizes
 
-        ordered = sorted(result.vectors)
+        ordered = sorted(result.vectors)  # the story step's rows, which ``assigned`` follows
         dim = len(result.vectors[ordered[0]]) if ordered else self.embedder().dim
         matrix = (
             np.stack([result.vectors[label] for label in ordered], dtype=np.float32)

@@ -55,7 +55,7 @@ class WindowRow:
 
 def json_text(value: Any) -> str:
     """A JSON value serialised as the store's JSON columns serialise it: the reindex hashes
-    this text and writes it as it is (``_json_bound``), serialising each value once."""
+    this text and writes it as it is (``_bound``), serialising each value once."""
     return json.dumps(value)
 
 
