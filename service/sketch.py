@@ -112,7 +112,7 @@ class Sketch:
         sizes = np.frombuffer(blob, np.int32, n, at)
         at += 4 * n
         marks = np.frombuffer(blob, np.uint8, n, at)
-        inpage, listed = (marks & 1).view(bool), ((marks >> 1) & 1).view(bool)  # 0 or 1
+        inpage, listed = (marks & 1).astype(bool), (marks & 2).astype(bool)
         at += n
         bounds = np.frombuffer(blob, np.int64, n + 1, at)
         at += 8 * (n + 1)
