@@ -1,5 +1,4 @@
-"""The reindex's read of stored vectors by id ranges: only the groups asked for, however
-sparse their ids."""
+"""Stored vectors read by id ranges: only the groups asked for, however sparse their ids."""
 
 from __future__ import annotations
 
@@ -52,3 +51,5 @@ def test_stored_vectors_are_read_for_the_groups_asked_only(tmp_path: Path) -> No
     found = store.vectors_by_key([3, 5, 9, 40_000], "v1")
     assert sorted(found) == ["key-3", "key-40000", "key-5"]  # 4 lies between: not asked
     assert found["key-5"].tolist() == [5.0] * 4
+    # by id, whatever the version, in the order asked
+    assert store.vectors([40_000, 9, 3])[:, 0].tolist() == [40_000.0, 9.0, 3.0]
