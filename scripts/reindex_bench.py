@@ -149,11 +149,13 @@ def on_other_engines(data: Path, articles: int, engines: list[str]) -> list[dict
     return out
 
 
-def measure(articles: int, nights: int, engines: list[str]) -> dict[str, object]:
+def measure(
+    articles: int, nights: int, engines: list[str], page_bytes: int = 0
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "store"
         started = time.perf_counter()
-        seed(Settings(data_dir=data), articles)
+        seed(Settings(data_dir=data), articles, page_bytes=page_bytes)
         seeded = time.perf_counter() - started
         exported = export_model(data)
         elsewhere = on_other_engines(data, articles, engines[1:])
@@ -180,6 +182,7 @@ def measure(articles: int, nights: int, engines: list[str]) -> dict[str, object]
     )
     return {
         "articles": articles,
+        "page_bytes": page_bytes,
         "groups": report["groups"],
         "index": report["index"],
         "engine": engines[0],
@@ -213,12 +216,22 @@ def main() -> None:
         "(the others under other_engines, each on a copy of the seeded store); ray starts a "
         "local cluster unless RAY_ADDRESS names one",
     )
+    parser.add_argument(
+        "--page-bytes",
+        type=int,
+        default=0,
+        help="each seeded page's stored input and clean text this long, as a real page's "
+        "are (0, the default: its title alone)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.engine[0])
         return
-    runs = [measure(articles, max(args.nights, 1), args.engine) for articles in args.articles]
+    runs = [
+        measure(articles, max(args.nights, 1), args.engine, args.page_bytes)
+        for articles in args.articles
+    ]
     if args.json:
         print(json.dumps(runs[0] if len(runs) == 1 else {"runs": runs}))
 

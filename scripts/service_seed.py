@@ -45,6 +45,14 @@ def template_of(n: int) -> str:
     return f"Outlet {n % SITES} brings you the news that matters to your town and region"
 
 
+def page_text(title: str, size: int) -> str:
+    """A stored page's text of ``size`` characters (the title alone when 0): its title
+    again and again, standing for the bytes a real page's text or HTML takes."""
+    if size <= len(title):
+        return title
+    return ((title + ". ") * (size // (len(title) + 2) + 1))[:size]
+
+
 def furniture_keys(settings: Settings) -> tuple[int, list[int]]:
     """The block keys of "Read more" and of each outlet's template line, as the service's
     own preparation computes them from a page carrying them."""
@@ -57,13 +65,21 @@ def furniture_keys(settings: Settings) -> tuple[int, list[int]]:
 
 
 def seed(
-    settings: Settings, articles: int, seed: int = 0, batch: int = 5000, furniture: bool = False
+    settings: Settings,
+    articles: int,
+    seed: int = 0,
+    batch: int = 5000,
+    furniture: bool = False,
+    page_bytes: int = 0,
 ) -> None:
     """Write at least ``articles`` rows: stories of 1-7 groups, groups of 1-3 members (the
     copies trimmed versions of the first), stories drawn around topics. With ``furniture``
     the block counts say what a real store's say: every page of an outlet carried its
     template line and "Read more" (``block_groups``, ``block_sites``: the live furniture
-    rule's lookups meet keys in hundreds of thousands of groups)."""
+    rule's lookups meet keys in hundreds of thousands of groups). ``page_bytes``: each
+    row's stored input and clean text that long, as a real page's are (its text: several
+    KB; its HTML: tens to hundreds), where 0 stores the title alone: the reindex reads and
+    rewrites article rows, and their size is its cost (``FIGURES.md``)."""
     rng = np.random.default_rng(seed)
     minhasher = MinHasher(settings.num_perm)
     engine = connect(settings.store_url)
@@ -174,9 +190,9 @@ def seed(
                         "prepared_with": PREPARATION_VERSION,
                         "site": site,
                         "lead": title,
-                        "clean_text": title,
+                        "clean_text": page_text(title, page_bytes),
                         "flags": [],
-                        "raw": title,
+                        "raw": page_text(title, page_bytes),
                         "raw_kind": "text",
                         "captions": [],
                     }
@@ -198,9 +214,18 @@ def main() -> None:
     parser.add_argument(
         "--furniture", action="store_true", help="outlet templates and 'Read more' counted"
     )
+    parser.add_argument(
+        "--page-bytes", type=int, default=0, help="each page's stored text this long (0: its title)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
-    seed(Settings(data_dir=args.data_dir), args.articles, args.seed, furniture=args.furniture)
+    seed(
+        Settings(data_dir=args.data_dir),
+        args.articles,
+        args.seed,
+        furniture=args.furniture,
+        page_bytes=args.page_bytes,
+    )
     print(
         f"seeded {args.articles} articles into {args.data_dir} in {time.perf_counter() - started:.1f} s"
     )
