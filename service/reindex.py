@@ -400,7 +400,6 @@ class Reindex:
         result: BatchResult,
         groups: IdMapping,
         write: ReindexWrite,
-        *,
         chunk: int = 20_000,
     ) -> Iterator[list[dict[str, Any]]]:
         """The article rows that change, a chunk of the window at a time, each row with its
