@@ -389,76 +389,53 @@ class Reindex:
             write.groups.append(g)
         report.reembedded = stale
         report.embedded_new = len(vectors.made) - stale
-        write.articles = self._article_changes(window, items, fresh, result, groups, write)
-        return write
-
-    def _article_changes(
-        self,
-        window: Sequence[WindowRow],
-        items: Sequence[Item],
-        fresh: dict[int, Item],
-        result: BatchResult,
-        groups: IdMapping,
-        write: ReindexWrite,
-        chunk: int = 20_000,
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The article rows that change, a chunk of the window at a time, each row with its
-        flags made again where its furniture changed: the write executes one chunk while
-        the next is made (``prefetched``), and never holds a night's million rows. When the
-        last chunk has come, ``write`` holds the moves, the pages whose terms changed and
-        the block rows of the groups that changed."""
-        config = self.config
         changed_groups: set[int] = set()
+        repaint: list[int] = []
         article_ids = [r.id for r in window]
-        for start in range(0, len(window), chunk):
-            rows: list[dict[str, Any]] = []
-            repaint: list[int] = []
-            for i in range(start, min(start + chunk, len(window))):
-                r, p = window[i], result.placements[i]
-                gid = groups.ids[p.group]
-                if gid != r.group:
-                    write.moved[r.member] = gid
-                    changed_groups.update((gid, r.group))
-                values: dict[str, Any] = {}
-                furniture = array_bytes(p.decision.furniture, np.bool_)
-                if r.member in fresh:
-                    values["sketch"] = items[i].sketch.to_bytes()
-                    values["prepared_with"] = config.preparation
-                    values.update(credit=items[i].origin.credit, repost=items[i].origin.repost)
-                    changed_groups.add(gid)
-                if furniture != (r.furniture or b""):
-                    values["furniture"] = furniture
-                if furniture != (r.painted or b"") or r.member in fresh:
-                    values["painted"] = furniture
-                    repaint.append(i)
-                if p.fingerprint.content_hash != r.content_hash:
-                    fp = p.fingerprint
-                    values.update(
-                        content_hash=fp.content_hash,
-                        words=fp.words,
-                        shingles=array_bytes(fp.shingles, np.uint32),
-                        minhash=array_bytes(fp.minhash, np.uint32),
-                    )
-                if "minhash" in values or r.member in fresh:  # what it is found by changed
-                    headline = items[i].headline if r.member in fresh else None
-                    rules = config.pipeline.copies
-                    write.pages.append(page_terms(r.member, p.fingerprint, headline, rules))
-                if p.is_duplicate != r.is_duplicate or p.similarity != r.similarity:
-                    values.update(is_duplicate=p.is_duplicate, similarity=p.similarity)
-                evidence = json_text(
-                    batch_evidence(p.why, article_ids, groups.ids).model_dump(mode="json")
+        for i, (r, p) in enumerate(zip(window, result.placements, strict=True)):
+            gid = groups.ids[p.group]
+            if gid != r.group:
+                write.moved[r.member] = gid
+                changed_groups.update((gid, r.group))
+            values: dict[str, Any] = {}
+            furniture = array_bytes(p.decision.furniture, np.bool_)
+            if r.member in fresh:
+                values["sketch"] = items[i].sketch.to_bytes()
+                values["prepared_with"] = config.preparation
+                values.update(credit=items[i].origin.credit, repost=items[i].origin.repost)
+                changed_groups.add(gid)
+            if furniture != (r.furniture or b""):
+                values["furniture"] = furniture
+            if furniture != (r.painted or b"") or r.member in fresh:
+                values["painted"] = furniture
+                repaint.append(i)
+            if p.fingerprint.content_hash != r.content_hash:
+                fp = p.fingerprint
+                values.update(
+                    content_hash=fp.content_hash,
+                    words=fp.words,
+                    shingles=array_bytes(fp.shingles, np.uint32),
+                    minhash=array_bytes(fp.minhash, np.uint32),
                 )
-                if digest(evidence) != r.evidence:
-                    values["evidence"] = evidence
-                lead = p.decision.lead
-                lead_block = int(items[i].sketch.keys[lead]) if lead >= 0 else None
-                if lead_block != r.lead_block:
-                    values["lead_block"] = lead_block
-                if values:
-                    rows.append({"member": r.member, **values})
-            self._repaint(window, items, result, repaint, rows)
-            self.report.articles_changed += len(rows)
-            yield rows
+            if "minhash" in values or r.member in fresh:  # what it is found by changed
+                headline = items[i].headline if r.member in fresh else None
+                rules = config.pipeline.copies
+                write.pages.append(page_terms(r.member, p.fingerprint, headline, rules))
+            if p.is_duplicate != r.is_duplicate or p.similarity != r.similarity:
+                values.update(is_duplicate=p.is_duplicate, similarity=p.similarity)
+            evidence = json_text(
+                batch_evidence(p.why, article_ids, groups.ids).model_dump(mode="json")
+            )
+            if digest(evidence) != r.evidence:
+                values["evidence"] = evidence
+            lead = p.decision.lead
+            lead_block = int(items[i].sketch.keys[lead]) if lead >= 0 else None
+            if lead_block != r.lead_block:
+                values["lead_block"] = lead_block
+            if values:
+                write.articles.append({"member": r.member, **values})
+        report.articles_changed = len(write.articles)
+        self._repaint(window, items, result, repaint, write)
         write.rebuilt_groups = changed_groups
         for i, (r, p) in enumerate(zip(window, result.placements, strict=True)):
             gid = groups.ids[p.group]
@@ -469,6 +446,7 @@ class Reindex:
                         site = site_key(r.site)
                         assert site is not None
                         write.site_blocks.add((site, key, gid))
+        return write
 
     def _repaint(
         self,
@@ -476,14 +454,13 @@ class Reindex:
         items: Sequence[Item],
         result: BatchResult,
         which: Sequence[int],
-        changes: list[dict[str, Any]],
+        write: ReindexWrite,
     ) -> None:
-        """Flags, clean text and lead of articles whose furniture changed, from their input,
-        added to their ``changes``."""
+        """Flags, clean text and lead of articles whose furniture changed, from their input."""
         if not which:
             return
         rows = inputs(self.store, [window[i].member for i in which])
-        updates = {v["member"]: v for v in changes}
+        updates = {v["member"]: v for v in write.articles}
         for i in which:
             member = window[i].member
             again = item_of(article_of(rows[member]), self.config.pipeline)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text, update
+from sqlalchemy import update
 
 from samples.make_sample_feed import feed
 from service.api.app import create_app
@@ -285,37 +285,6 @@ def test_a_snapshot_that_fails_to_save_leaves_the_old_version(
     before = _failed_run(client, monkeypatch, "save_snapshot", OSError("no space left"))
     assert client.get("/v1/articles/harvest-own-1").json() == before  # no row was switched
     assert _reindex(client)["version"] == 1
-
-
-def test_a_failure_between_chunks_of_article_updates_rolls_back_the_written_ones(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The article updates reach the write's one transaction a chunk at a time: a failure
-    after some chunks were executed must leave every row as it was."""
-    client.post("/v1/articles", json=_undated(feed()))
-    engine = _engine(client)
-    with engine.store.engine.begin() as conn:  # as seeded rows: every row gets evidence
-        conn.execute(text("UPDATE articles SET evidence = NULL"))
-    original = Reindex._article_changes
-    executed: list[int] = []
-
-    def failing(self: Reindex, *args: Any) -> Iterator[list[dict[str, Any]]]:
-        for chunk in original(self, *args, chunk=2):
-            yield chunk
-            executed.append(len(chunk))  # the write asked for the next: this one ran
-            if len(executed) == 2:
-                raise RuntimeError("killed between chunks")
-
-    monkeypatch.setattr(Reindex, "_article_changes", failing)
-    with pytest.raises(RuntimeError, match="between chunks"):
-        Reindex(engine.settings.reindex, engine.store, lambda: engine.embedder).run()
-    assert executed == [2, 2]
-    assert engine.store.index_version() == 0
-    with engine.store.engine.connect() as conn:
-        kept = conn.execute(text("SELECT count(*) FROM articles WHERE evidence IS NOT NULL"))
-        assert kept.scalar() == 0
-    monkeypatch.undo()
-    assert _reindex(client)["articles_changed"] == len(feed())
 
 
 def test_one_reindex_at_a_time_and_a_dead_holder_frees_the_lock(client: TestClient) -> None:

@@ -162,10 +162,8 @@ class ReindexWrite:
     groups_merged: dict[int, int] = field(default_factory=dict)
     vector_version: str = ""
     moved: dict[int, int] = field(default_factory=dict)  # member -> group
-    # member + changed columns, in chunks; a JSON column's value as its text (``json_text``).
-    # The write reads the fields below, and ``moved``, after the last chunk: a stream may
-    # fill them as it goes
-    articles: Iterable[list[dict[str, Any]]] = ()
+    # member + changed columns; a JSON column's value as its text (``json_text``)
+    articles: list[dict[str, Any]] = field(default_factory=list)
     rebuilt_groups: set[int] = field(default_factory=set)  # groups whose block rows are rebuilt
     blocks: set[tuple[int, int]] = field(default_factory=set)
     site_blocks: set[tuple[int, int, int]] = field(default_factory=set)
@@ -270,21 +268,6 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
         )
         s.flush()
         articles = table_of(ArticleRow)
-        dialect = s.get_bind().dialect.name
-        for chunk in w.articles:
-            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for values in chunk:
-                columns = tuple(sorted(k for k in values if k != "member"))
-                by_columns.setdefault(columns, []).append(
-                    {"m": values["member"], **{f"v_{k}": values[k] for k in columns}}
-                )
-            for columns, rows in by_columns.items():
-                statement = (
-                    update(articles)
-                    .where(articles.c.member == bindparam("m"))
-                    .values(**{k: _bound(f"v_{k}", articles.c[k], dialect) for k in columns})
-                )
-                _executemany(s, statement, rows)
         moves = [{"m": m, "g": g} for m, g in w.moved.items()]
         _executemany(
             s,
@@ -293,15 +276,29 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
             .values(group_id=bindparam("g")),
             moves,
         )
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for values in w.articles:
+            columns = tuple(sorted(k for k in values if k != "member"))
+            by_columns.setdefault(columns, []).append(
+                {"m": values["member"], **{f"v_{k}": values[k] for k in columns}}
+            )
+        dialect = s.get_bind().dialect.name
+        for columns, rows in by_columns.items():
+            statement = (
+                update(articles)
+                .where(articles.c.member == bindparam("m"))
+                .values(**{k: _bound(f"v_{k}", articles.c[k], dialect) for k in columns})
+            )
+            _executemany(s, statement, rows)
         index_pages(s, w.pages)
         group_merges = [{"old": o, "new": n} for o, n in w.groups_merged.items()]
         _redirect(s, articles.c.group_id, {"group_id": survivor}, group_merges)
         _redirect(s, table.c.id, {"merged_into": survivor, "vector": None}, group_merges)
         rebuilt = sorted(w.rebuilt_groups)
         for start in range(0, len(rebuilt), CHUNK):
-            some = rebuilt[start : start + CHUNK]
-            s.execute(delete(BlockGroupRow).where(BlockGroupRow.group_id.in_(some)))
-            s.execute(delete(BlockSiteRow).where(BlockSiteRow.group_id.in_(some)))
+            chunk = rebuilt[start : start + CHUNK]
+            s.execute(delete(BlockGroupRow).where(BlockGroupRow.group_id.in_(chunk)))
+            s.execute(delete(BlockSiteRow).where(BlockSiteRow.group_id.in_(chunk)))
         insert_ignore(
             s, BlockGroupRow, [{"key_hash": k, "group_id": g} for k, g in sorted(w.blocks)]
         )
