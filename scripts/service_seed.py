@@ -121,6 +121,7 @@ def seed(
         when = start + timedelta(minutes=int(rng.integers(0, 60 * 24 * 30)))
         stories.append({"id": story, "created_at": when, "merged_into": None})
         title = f"Seeded story {story}"  # every page's title, lead and text
+        stored_text = page_text(title, page_bytes)  # made once: a story's pages share it
         topic = topics[int(rng.integers(0, len(topics)))]
         centre = topic + rng.normal(scale=0.7, size=DIM).astype(np.float32)
         for _ in range(int(rng.integers(1, 8))):
@@ -190,9 +191,9 @@ def seed(
                         "prepared_with": PREPARATION_VERSION,
                         "site": site,
                         "lead": title,
-                        "clean_text": page_text(title, page_bytes),
+                        "clean_text": stored_text,
                         "flags": [],
-                        "raw": page_text(title, page_bytes),
+                        "raw": stored_text,
                         "raw_kind": "text",
                         "captions": [],
                     }
