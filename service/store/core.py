@@ -483,12 +483,6 @@ class Store:
             rows = _groups_by_id(s, ids, GroupRow.vector_key, GroupRow.vector, where=current)
             return {str(k): vector_of(v) for _, k, v in rows if v}
 
-    def inputs(self, members: Sequence[int]) -> dict[int, ArticleRow]:
-        """The stored articles (with their input) for these members."""
-        with self.session() as s:
-            rows = s.scalars(select(ArticleRow).where(ArticleRow.member.in_(list(members)))).all()
-            return {row.member: row for row in rows}
-
     def last_reindex(self) -> ReindexRow | None:
         with self.session() as s:
             return s.scalars(select(ReindexRow).order_by(ReindexRow.id.desc()).limit(1)).first()
