@@ -29,7 +29,7 @@ from service.sketch import MinHasher, Sketch, fingerprint
 from service.store import ArticleRow, GroupRow, Store, StoryRow, connect
 from service.store.migrate import upgrade
 from service.store.pages import PageTerms, index_pages
-from service.store.schema import BlockGroupRow, BlockSiteRow
+from service.store.schema import ArticleTextRow, BlockGroupRow, BlockSiteRow, split_texts
 
 DIM = 384
 SITES = 50
@@ -101,9 +101,17 @@ def seed(
     def flush() -> None:
         with Session(engine) as session, session.begin():
             conn = session.connection()  # plain inserts: the ORM's bulk path costs more
-            for table, values in ((StoryRow, stories), (GroupRow, groups), (ArticleRow, rows)):
+            articles, texts = (
+                zip(*(split_texts(row) for row in rows), strict=True) if rows else ((), ())
+            )
+            for table, values in (
+                (StoryRow, stories),
+                (GroupRow, groups),
+                (ArticleRow, articles),
+                (ArticleTextRow, texts),
+            ):
                 if values:
-                    conn.execute(insert(table), values)
+                    conn.execute(insert(table), list(values))
             index_pages(session, terms, new=True)  # what copy detection finds them by
             if blocks:
                 conn.execute(

@@ -600,6 +600,7 @@ class Engine:
     def answers(self, ids: Sequence[str]) -> list[ArticleAnswer]:
         """The stored answer for each id, in order (ids must be stored)."""
         rows = self.store.articles(ids)
+        flags = self.store.flags(row.member for row in rows.values())
         groups = {row.group_id for row in rows.values()}
         canonical = self.canonical_ids(groups)
         story_of = {
@@ -618,7 +619,7 @@ class Engine:
                     story=story_of.get(row.group_id, 0),
                     is_duplicate=row.is_duplicate,
                     similarity=row.similarity,
-                    flags=[FlagOut(**f) for f in row.flags],
+                    flags=[FlagOut(**f) for f in flags.get(row.member, [])],
                     evidence=Evidence(**row.evidence) if row.evidence else None,
                 )
             )

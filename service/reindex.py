@@ -50,7 +50,7 @@ from service.pipeline import (
     voices_key,
 )
 from service.sketch import Sketch
-from service.store import Store, array_bytes, now, vector_bytes
+from service.store import Store, StoredInput, array_bytes, now, vector_bytes
 from service.store.lock import reindex_lock
 from service.store.window import (
     GroupWrite,
@@ -58,7 +58,6 @@ from service.store.window import (
     WindowRow,
     close_run,
     digest,
-    inputs,
     json_text,
     mark_interrupted,
     open_run,
@@ -128,7 +127,7 @@ def collector_paused() -> Iterator[None]:
         gc.collect()
 
 
-def article_of(row: Any) -> Article:
+def article_of(row: StoredInput) -> Article:
     """A stored article's input, as it was given."""
     html = row.raw if row.raw_kind == "html" else None
     return Article(
@@ -172,7 +171,7 @@ class StoredVectors:
         if not todo:
             return out
         speakers = [item for g in todo for item, _ in groups[g]]
-        rows = inputs(self._store, [self._member_of[item.id] for item in speakers])
+        rows = self._store.inputs([self._member_of[item.id] for item in speakers])
         pipeline = self._config.pipeline
 
         def again(item: Item) -> Item:
@@ -261,7 +260,7 @@ class Reindex:
         ]
         fresh: dict[int, Item] = {}
         if again:
-            rows = inputs(self.store, again)
+            rows = self.store.inputs(again)
             for member in again:
                 item = item_of(article_of(rows[member]), self.config.pipeline)
                 fresh[member] = item
@@ -459,7 +458,7 @@ class Reindex:
         """Flags, clean text and lead of articles whose furniture changed, from their input."""
         if not which:
             return
-        rows = inputs(self.store, [window[i].member for i in which])
+        rows = self.store.inputs([window[i].member for i in which])
         updates = {v["member"]: v for v in write.articles}
         for i in which:
             member = window[i].member

@@ -94,9 +94,8 @@ def test_nul_is_refused_in_ids_and_stripped_from_texts(client: TestClient) -> No
     assert response.status_code == 422 and response.json()["detail"]["items"][0]["field"] == "id"
     response = _post(client, json.dumps([_article(id="nul", text="A\u0000 " + TEXT)]))
     assert response.status_code == 200
-    with _engine(client).store.session() as s:
-        raw = s.scalar(select(ArticleRow.raw).where(ArticleRow.id == "nul"))
-    assert raw == "A " + TEXT
+    stored = _engine(client).store.input_of("nul")
+    assert stored is not None and stored.raw == "A " + TEXT
     assert client.get("/v1/articles/%00").status_code == 422
 
 
@@ -129,8 +128,8 @@ def test_a_repeated_id_in_a_batch_takes_the_first_and_reports_the_rest(client: T
         assert [a["id"] for a in answer["articles"]] == ["a1", "b1", "a1"]
         assert answer["articles"][2] == answer["articles"][0]
         assert answer["repeated"] == [{"id": "a1", "index": 2, "first": 0}]
-    with _engine(client).store.session() as s:
-        assert s.scalar(select(ArticleRow.raw).where(ArticleRow.id == "a1")) == TEXT
+    stored = _engine(client).store.input_of("a1")
+    assert stored is not None and stored.raw == TEXT
 
 
 def test_a_run_left_running_by_a_dead_reindex_reads_interrupted_after_a_start(

@@ -25,7 +25,6 @@ from service.article import check_id
 from service.engine import Engine, NotFound
 from service.prepare import prepare
 from service.reindex import article_of
-from service.store import utc
 
 TEMPLATES = Jinja2Templates(directory=FilePath(__file__).with_name("templates"))
 TEMPLATES.env.autoescape = True
@@ -113,7 +112,7 @@ async def story_page(
 
 def _article_view(engine: Engine, article_id: str) -> dict[str, Any]:
     answer = engine.answers([article_id])[0]
-    row = engine.store.articles([article_id]).get(article_id)
+    row = engine.store.input_of(article_id)
     if row is None:  # taken down in between
         raise NotFound(f"no article '{article_id}'")
     page = prepare(article_of(row), engine.config.page)
@@ -121,7 +120,7 @@ def _article_view(engine: Engine, article_id: str) -> dict[str, Any]:
         "answer": answer,
         "title": row.title,
         "source": row.source,
-        "published_at": utc(row.published_at),
+        "published_at": row.published_at,
         "segments": segments(page.text, answer.flags),
     }
 

@@ -6,9 +6,17 @@ live service and the vector index are caches of the store: both can be rebuilt f
 
 from sqlalchemy.exc import OperationalError as StoreUnavailable
 
-from service.store.core import MemberRow, Store, StoryArticle, connect, dialect_of
+from service.store.core import (
+    MemberRow,
+    Store,
+    StoredInput,
+    StoryArticle,
+    connect,
+    dialect_of,
+)
 from service.store.schema import (
     ArticleRow,
+    ArticleTextRow,
     Base,
     BlockGroupRow,
     BlockSiteRow,
@@ -26,6 +34,7 @@ from service.store.schema import (
 
 __all__ = [
     "ArticleRow",
+    "ArticleTextRow",
     "Base",
     "BlockGroupRow",
     "BlockSiteRow",
@@ -35,6 +44,7 @@ __all__ = [
     "ReindexRow",
     "Store",
     "StoreUnavailable",
+    "StoredInput",
     "StoryArticle",
     "StoryRow",
     "array_bytes",

@@ -14,9 +14,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import (
+    JSON,
     Float,
     Table,
+    Text,
     and_,
+    bindparam,
     case,
     cast,
     create_engine,
@@ -33,12 +36,14 @@ from service.canonical import Candidate, Origin
 from service.group_table import UNKNOWN, micros
 from service.store.schema import (
     ArticleRow,
+    ArticleTextRow,
     GroupRow,
     MetaRow,
     ReindexRow,
     SequenceRow,
     StoryRow,
     now,
+    split_texts,
     utc,
     vector_of,
 )
@@ -117,6 +122,34 @@ class MemberRow(NamedTuple):
     lead_block: int | None
 
 
+class StoredInput(NamedTuple):
+    """A stored article's input as it was given (``reindex.article_of`` makes the
+    ``Article`` of it): what preparing it again, or showing it, reads."""
+
+    member: int
+    id: str
+    title: str | None
+    url: str | None
+    source: str | None
+    published_at: datetime | None
+    raw: str
+    raw_kind: str
+    captions: list[str]
+
+
+INPUT_COLUMNS = (
+    ArticleRow.member,
+    ArticleRow.id,
+    ArticleRow.title,
+    ArticleRow.url,
+    ArticleRow.source,
+    ArticleRow.published_at,
+    ArticleTextRow.raw,
+    ArticleTextRow.raw_kind,
+    ArticleTextRow.captions,
+)
+
+
 def dialect_of(session: Session) -> Any:
     return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
 
@@ -127,6 +160,10 @@ def table_of(row: type[Any]) -> Table:
     return table
 
 
+ARTICLE_TABLES = (table_of(ArticleRow), table_of(ArticleTextRow))
+"""Where an article's values live, in ``schema.split_texts``'s order."""
+
+
 def insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> None:
     """Add rows that are not there yet, in either dialect: one statement, its rows passed as
     parameters (a statement with the rows inline was compiled anew for every batch: 158 ms
@@ -134,6 +171,46 @@ def insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> N
     if rows:
         statement = dialect_of(session).insert(table).on_conflict_do_nothing()
         session.execute(statement, rows)
+
+
+def executemany(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """One statement over many parameter rows, 5,000 at a time (the driver's batches)."""
+    for start in range(0, len(rows), 5000):
+        chunk = list(rows[start : start + 5000])
+        if chunk:
+            session.execute(statement, chunk)
+
+
+def _bound(name: str, column: Any, dialect: str) -> Any:
+    """A parameter for ``column`` of an article update: a JSON column's value comes as its
+    text (serialised once, when it was hashed) and is stored as that text: bound as text
+    on SQLite, whose JSON columns are text, and cast to JSON elsewhere."""
+    if not isinstance(column.type, JSON):
+        return bindparam(name)
+    text = bindparam(name, type_=Text())
+    return text if dialect == "sqlite" else cast(text, column.type)
+
+
+def update_articles(session: Session, changes: Sequence[dict[str, Any]]) -> None:
+    """Stored articles' changed values: each change is a member and the columns it sets (a
+    JSON column's as its text, ``window.json_text``), written to whichever table holds them
+    (``schema.split_texts``), one statement per table and set of columns."""
+    by_columns: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for change in changes:
+        for table, values in zip(ARTICLE_TABLES, split_texts(change), strict=True):
+            columns = tuple(sorted(k for k in values if k != "member"))
+            if columns:
+                by_columns.setdefault((table, columns), []).append(
+                    {"m": values["member"], **{f"v_{k}": values[k] for k in columns}}
+                )
+    dialect = session.get_bind().dialect.name
+    for (table, columns), rows in by_columns.items():
+        statement = (
+            update(table)
+            .where(table.c.member == bindparam("m"))
+            .values(**{k: _bound(f"v_{k}", table.c[k], dialect) for k in columns})
+        )
+        executemany(session, statement, rows)
 
 
 def connect(url: str, checkpoints: bool = True) -> Engine:
@@ -253,6 +330,42 @@ class Store:
         with self.session() as s:
             rows = s.scalars(select(ArticleRow).where(ArticleRow.id.in_(list(ids)))).all()
             return {row.id: row for row in rows}
+
+    def inputs(self, members: Iterable[int]) -> dict[int, StoredInput]:
+        """The stored inputs of these members (those still stored), by member."""
+        wanted = sorted(set(members))
+        out: dict[int, StoredInput] = {}
+        for start in range(0, len(wanted), CHUNK):
+            found = self._inputs(ArticleRow.member.in_(wanted[start : start + CHUNK]))
+            out.update({row.member: row for row in found})
+        return out
+
+    def input_of(self, article_id: str) -> StoredInput | None:
+        """One stored article's input; None when there is no such article."""
+        found = self._inputs(ArticleRow.id == article_id)
+        return found[0] if found else None
+
+    def _inputs(self, where: Any) -> list[StoredInput]:
+        query = (
+            select(*INPUT_COLUMNS)
+            .join(ArticleTextRow, ArticleTextRow.member == ArticleRow.member)
+            .where(where)
+        )
+        with self.reading() as conn:
+            rows = [StoredInput(*r) for r in conn.execute(query)]
+        return [row._replace(published_at=utc(row.published_at)) for row in rows]
+
+    def flags(self, members: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        """The stored flags of these members (those still stored), by member."""
+        wanted = sorted(set(members))
+        out: dict[int, list[dict[str, Any]]] = {}
+        with self.reading() as conn:
+            for start in range(0, len(wanted), CHUNK):
+                query = select(ArticleTextRow.member, ArticleTextRow.flags).where(
+                    ArticleTextRow.member.in_(wanted[start : start + CHUNK])
+                )
+                out.update({int(m): flags for m, flags in conn.execute(query)})
+        return out
 
     def stored_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of these article ids are stored (the id column alone)."""

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import (
     TextClause,
-    bindparam,
     delete,
     insert,
     select,
@@ -21,16 +20,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from service.store.core import Store, insert_ignore, table_of
+from service.store.core import Store, insert_ignore, table_of, update_articles
 from service.store.feed import Change, record
 from service.store.pages import PageTerms, index_pages
 from service.store.schema import (
     ArticleRow,
+    ArticleTextRow,
     BlockGroupRow,
     BlockSiteRow,
     GroupRow,
     StoryRow,
     now,
+    split_texts,
     utc,
     vector_bytes,
 )
@@ -211,22 +212,13 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
                     row.first_published = min(first, when) if first else when
                     row.last_published = max(last, when) if last else when
         if batch.articles:
-            s.execute(
-                insert(table_of(ArticleRow)),
-                [{**values, "ingested_at": stamp} for values in batch.articles],
-            )
+            rows, texts = zip(*(split_texts(values) for values in batch.articles), strict=True)
+            s.execute(insert(table_of(ArticleRow)), [{**r, "ingested_at": stamp} for r in rows])
+            s.execute(insert(table_of(ArticleTextRow)), list(texts))
         s.flush()
         for old, survivor in sorted(batch.merged.items()):
             _merge_group(s, old, survivor)
-        if batch.refreshed:
-            columns = sorted(k for k in batch.refreshed[0] if k != "member")
-            table = table_of(ArticleRow)
-            s.execute(
-                update(table)
-                .where(table.c.member == bindparam("m"))
-                .values(**{k: bindparam(f"v_{k}") for k in columns}),
-                [{"m": r["member"], **{f"v_{k}": r[k] for k in columns}} for r in batch.refreshed],
-            )
+        update_articles(s, batch.refreshed)
         refreshed = {r["member"] for r in batch.refreshed}
         index_pages(s, [p for p in batch.pages if p.member not in refreshed], new=True)
         index_pages(s, [p for p in batch.pages if p.member in refreshed])

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, Text, bindparam, cast, delete, func, select, update
+from sqlalchemy import Text, bindparam, cast, delete, func, select, update
 
-from service.store.core import CHUNK, LIVE_SPANS, Store, insert_ignore, table_of
+from service.store.core import (
+    CHUNK,
+    LIVE_SPANS,
+    Store,
+    executemany,
+    insert_ignore,
+    table_of,
+    update_articles,
+)
 from service.store.pages import PageTerms, index_pages
 from service.store.schema import (
     ArticleRow,
@@ -56,7 +63,7 @@ class WindowRow(NamedTuple):
 
 def json_text(value: Any) -> str:
     """A JSON value serialised as the store's JSON columns serialise it: the reindex hashes
-    this text and writes it as it is (``_bound``), serialising each value once."""
+    this text and writes it as it is (``core.update_articles``), serialising each value once."""
     return json.dumps(value)
 
 
@@ -171,28 +178,11 @@ class ReindexWrite:
     pages: list[PageTerms] = field(default_factory=list)  # pages whose terms changed
 
 
-def _executemany(session: Any, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), 5000):
-        chunk = list(rows[start : start + 5000])
-        if chunk:
-            session.execute(statement, chunk)
-
-
 def _redirect(s: Any, column: Any, values: dict[str, Any], pairs: list[dict[str, int]]) -> None:
     """Rows whose ``column`` holds a pair's ``old`` id take ``values`` (the survivor bound as
     ``new``): one statement over every pair."""
     statement = update(column.table).where(column == bindparam("old")).values(**values)
-    _executemany(s, statement, pairs)
-
-
-def _bound(name: str, column: Any, dialect: str) -> Any:
-    """A parameter for ``column`` of an article update: a JSON column's value comes as its
-    text (serialised once, when it was hashed) and is stored as that text: bound as text
-    on SQLite, whose JSON columns are text, and cast to JSON elsewhere."""
-    if not isinstance(column.type, JSON):
-        return bindparam(name)
-    text = bindparam(name, type_=Text())
-    return text if dialect == "sqlite" else cast(text, column.type)
+    executemany(s, statement, pairs)
 
 
 def _changed_groups(s: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -255,8 +245,8 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
             "merged_into": None,
         }
         by_id = update(table).where(table.c.id == bindparam("b_id"))
-        _executemany(s, by_id.values(**common), _changed_groups(s, plain))
-        _executemany(
+        executemany(s, by_id.values(**common), _changed_groups(s, plain))
+        executemany(
             s,
             by_id.values(
                 **common,
@@ -269,27 +259,14 @@ def write_reindex(store: Store, w: ReindexWrite, since: datetime, purge: bool) -
         s.flush()
         articles = table_of(ArticleRow)
         moves = [{"m": m, "g": g} for m, g in w.moved.items()]
-        _executemany(
+        executemany(
             s,
             update(articles)
             .where(articles.c.member == bindparam("m"))
             .values(group_id=bindparam("g")),
             moves,
         )
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for values in w.articles:
-            columns = tuple(sorted(k for k in values if k != "member"))
-            by_columns.setdefault(columns, []).append(
-                {"m": values["member"], **{f"v_{k}": values[k] for k in columns}}
-            )
-        dialect = s.get_bind().dialect.name
-        for columns, rows in by_columns.items():
-            statement = (
-                update(articles)
-                .where(articles.c.member == bindparam("m"))
-                .values(**{k: _bound(f"v_{k}", articles.c[k], dialect) for k in columns})
-            )
-            _executemany(s, statement, rows)
+        update_articles(s, w.articles)
         index_pages(s, w.pages)
         group_merges = [{"old": o, "new": n} for o, n in w.groups_merged.items()]
         _redirect(s, articles.c.group_id, {"group_id": survivor}, group_merges)
@@ -356,15 +333,3 @@ def close_run(store: Store, run_id: int, status: str, report: dict[str, Any]) ->
         row = s.get(ReindexRow, run_id)
         if row is not None:
             row.finished_at, row.status, row.report = now(), status, report
-
-
-def inputs(store: Store, members: Iterable[int]) -> dict[int, ArticleRow]:
-    """The stored articles (with their input as given) for these members."""
-    wanted = sorted(set(members))
-    out: dict[int, ArticleRow] = {}
-    with store.session() as s:
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            rows = s.scalars(select(ArticleRow).where(ArticleRow.member.in_(chunk))).all()
-            out.update({row.member: row for row in rows})
-    return out
