@@ -14,7 +14,8 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-MOVED = ("raw", "raw_kind", "captions", "clean_text", "flags")
+MOVED = ("raw", "clean_text", "raw_kind", "captions", "flags")  # the large first: each drop
+# rewrites the table, and the later ones then rewrite small rows
 
 
 def upgrade() -> None:
