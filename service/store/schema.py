@@ -83,8 +83,8 @@ class ArticleRow(Base):
 class ArticleTextRow(Base):
     """A stored article's page: its input as given, its clean text and its flags. A table of
     its own, so that the rows the reindex reads and rewrites every night (``ArticleRow``)
-    hold only what it reads: on SQLite an update rewrites the whole row, and with kilobytes
-    of page in it the 1M reindex's write took 335 s, not 87 (``FIGURES.md``)."""
+    hold only what it reads: on SQLite an update rewrites the whole row, and with 10 KB of
+    page in each the 1M reindex's write took 240.8 s, not 66-67 (``FIGURES.md``)."""
 
     __tablename__ = "article_texts"
     member: Mapped[int] = mapped_column(
