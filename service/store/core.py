@@ -173,6 +173,12 @@ def insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> N
         session.execute(statement, rows)
 
 
+def chunks(values: Iterable[int]) -> list[list[int]]:
+    """Ids in ascending order, ``CHUNK`` to a list: one ``IN`` query each."""
+    ordered = sorted(int(v) for v in values)
+    return [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]
+
+
 def executemany(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
     """One statement over many parameter rows, 5,000 at a time (the driver's batches)."""
     for start in range(0, len(rows), 5000):
@@ -333,11 +339,9 @@ class Store:
 
     def inputs(self, members: Iterable[int]) -> dict[int, StoredInput]:
         """The stored inputs of these members (those still stored), by member."""
-        wanted = sorted(set(members))
         out: dict[int, StoredInput] = {}
-        for start in range(0, len(wanted), CHUNK):
-            found = self._inputs(ArticleRow.member.in_(wanted[start : start + CHUNK]))
-            out.update({row.member: row for row in found})
+        for chunk in chunks(members):
+            out.update({row.member: row for row in self._inputs(ArticleRow.member.in_(chunk))})
         return out
 
     def input_of(self, article_id: str) -> StoredInput | None:
@@ -357,14 +361,12 @@ class Store:
 
     def flags(self, members: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
         """The stored flags of these members (those still stored), by member."""
-        wanted = sorted(set(members))
         out: dict[int, list[dict[str, Any]]] = {}
         with self.reading() as conn:
-            for start in range(0, len(wanted), CHUNK):
-                query = select(ArticleTextRow.member, ArticleTextRow.flags).where(
-                    ArticleTextRow.member.in_(wanted[start : start + CHUNK])
-                )
-                out.update({int(m): flags for m, flags in conn.execute(query)})
+            for chunk in chunks(members):
+                query = select(ArticleTextRow.member, ArticleTextRow.flags)
+                found = conn.execute(query.where(ArticleTextRow.member.in_(chunk)))
+                out.update({int(m): flags for m, flags in found})
         return out
 
     def stored_ids(self, ids: Sequence[str]) -> set[str]:

@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from service.store.core import CHUNK, MEMBER_COLUMNS, MemberRow, Store, table_of
+from service.store.core import CHUNK, MEMBER_COLUMNS, MemberRow, Store, chunks, table_of
 from service.store.schema import ArticleRow, CopyBandRow, HeadlineTermRow
 
 PAGES = 5000  # pages whose terms one statement writes
@@ -98,11 +98,6 @@ TITLES_AND_SHINGLES = select(ArticleRow.member, ArticleRow.title, ArticleRow.shi
 )
 
 
-def _chunks(values: Collection[int]) -> list[list[int]]:
-    ordered = sorted(int(v) for v in values)
-    return [ordered[start : start + CHUNK] for start in range(0, len(ordered), CHUNK)]
-
-
 def first_with_hash(store: Store, digest: str, besides: Collection[int]) -> int | None:
     """The first stored page with text and this content hash, other than ``besides``."""
     with store.reading() as s:
@@ -119,7 +114,7 @@ def sharing(store: Store, keys: Sequence[int]) -> dict[int, set[int]]:
     """The stored pages with each of these band keys."""
     out: dict[int, set[int]] = {}
     with store.reading() as s:
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             for key, member in s.execute(SHARING, {"keys": chunk}).all():
                 out.setdefault(int(key), set()).add(int(member))
     return out
@@ -128,7 +123,7 @@ def sharing(store: Store, keys: Sequence[int]) -> dict[int, set[int]]:
 def groups_of(store: Store, members: Collection[int]) -> dict[int, int]:
     out: dict[int, int] = {}
     with store.reading() as s:
-        for chunk in _chunks(members):
+        for chunk in chunks(members):
             out.update({int(m): int(g) for m, g in s.execute(GROUPS_OF, {"members": chunk})})
     return out
 
@@ -136,7 +131,7 @@ def groups_of(store: Store, members: Collection[int]) -> dict[int, int]:
 def members_with_text(store: Store, groups: Collection[int]) -> set[int]:
     out: set[int] = set()
     with store.reading() as s:
-        for chunk in _chunks(groups):
+        for chunk in chunks(groups):
             out.update(int(m) for m in s.scalars(MEMBERS_WITH_TEXT, {"groups": chunk}))
     return out
 
@@ -145,7 +140,7 @@ def rows_with_text(store: Store, members: Collection[int]) -> list[MemberRow]:
     """What copy detection needs of these pages, those with text only."""
     rows: list[MemberRow] = []
     with store.reading() as s:
-        for chunk in _chunks(members):
+        for chunk in chunks(members):
             rows.extend(MemberRow._make(r) for r in s.execute(ROWS_WITH_TEXT, {"members": chunk}))
     return rows
 
@@ -173,7 +168,7 @@ def titles_and_shingles(
 ) -> dict[int, tuple[str | None, bytes]]:
     out: dict[int, tuple[str | None, bytes]] = {}
     with store.reading() as s:
-        for chunk in _chunks(members):
+        for chunk in chunks(members):
             rows = s.execute(TITLES_AND_SHINGLES, {"members": chunk})
             out.update({int(m): (t, b) for m, t, b in rows})
     return out
