@@ -26,10 +26,11 @@ from service.page_store import page_terms
 from service.pipeline import lead_key
 from service.settings import PREPARATION_VERSION, Settings
 from service.sketch import MinHasher, Sketch, fingerprint
-from service.store import ArticleRow, GroupRow, Store, StoryRow, connect
+from service.store import GroupRow, Store, StoryRow, connect
+from service.store.core import insert_articles
 from service.store.migrate import upgrade
 from service.store.pages import PageTerms, index_pages
-from service.store.schema import ArticleTextRow, BlockGroupRow, BlockSiteRow, split_texts
+from service.store.schema import BlockGroupRow, BlockSiteRow
 
 DIM = 384
 SITES = 50
@@ -101,17 +102,10 @@ def seed(
     def flush() -> None:
         with Session(engine) as session, session.begin():
             conn = session.connection()  # plain inserts: the ORM's bulk path costs more
-            articles, texts = (
-                zip(*(split_texts(row) for row in rows), strict=True) if rows else ((), ())
-            )
-            for table, values in (
-                (StoryRow, stories),
-                (GroupRow, groups),
-                (ArticleRow, articles),
-                (ArticleTextRow, texts),
-            ):
+            for table, values in ((StoryRow, stories), (GroupRow, groups)):
                 if values:
                     conn.execute(insert(table), list(values))
+            insert_articles(conn, rows)
             index_pages(session, terms, new=True)  # what copy detection finds them by
             if blocks:
                 conn.execute(

@@ -505,21 +505,24 @@ class Engine:
             "repost": item.origin.repost,
         }
 
-    def _own_key(self, row: ArticleRow) -> str | None:
-        """What a vector made from this member alone is made from (``lead_key``)."""
-        if not row.sketch:
+    def _own_key(self, row: ArticleRow, stored: bytes | None) -> str | None:
+        """What a vector made from this member alone (its sketch ``stored``) is made from
+        (``lead_key``)."""
+        if not stored:
             return None
-        sketch = Sketch.from_bytes(row.sketch)
+        sketch = Sketch.from_bytes(stored)
         kept = sketch.kept(furniture_of(row.furniture, len(sketch)))
         version = self.settings.vector_version
         return lead_key(row.title, sketch, kept, self.config.lead_words, version)
 
-    def _next_vector(self, row: ArticleRow) -> tuple[np.ndarray | None, str | None, str | None]:
+    def _next_vector(
+        self, row: ArticleRow, stored: bytes | None
+    ) -> tuple[np.ndarray | None, str | None, str | None]:
         """The vector of a group's next first member, from its stored lead."""
         if not row.lead.strip():
             return None, None, None
         vector = self.embedder.embed([row.lead])[0]
-        return vector, self.settings.vector_version, self._own_key(row)
+        return vector, self.settings.vector_version, self._own_key(row, stored)
 
     def delete(self, article_id: str) -> None:
         """Take an article down: out of the store, copy detection and the index; the group's

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from service.api.app import create_app
 from service.embedder import Embedder
 from service.settings import Settings
-from service.store import ArticleRow, ArticleTextRow, MetaRow, Store, connect
+from service.store import ArticleRow, ArticleSketchRow, ArticleTextRow, MetaRow, Store, connect
 from service.store.schema import CopyBandRow, HeadlineTermRow
 from tests.planted import planted_events
 
@@ -44,7 +44,7 @@ def test_pages_of_an_older_store_are_indexed_at_start_and_leave_with_their_artic
         assert client.delete("/v1/articles/o0").status_code == 204
         assert client.delete("/v1/articles/c0").status_code == 204
     with store.session() as s:  # the taken-down pages' terms went with them
-        for table in (CopyBandRow, HeadlineTermRow, ArticleTextRow):
+        for table in (CopyBandRow, HeadlineTermRow, ArticleTextRow, ArticleSketchRow):
             orphans = s.scalar(
                 select(func.count())
                 .select_from(table)

@@ -16,6 +16,7 @@ from service.store.core import (
 )
 from service.store.schema import (
     ArticleRow,
+    ArticleSketchRow,
     ArticleTextRow,
     Base,
     BlockGroupRow,
@@ -34,6 +35,7 @@ from service.store.schema import (
 
 __all__ = [
     "ArticleRow",
+    "ArticleSketchRow",
     "ArticleTextRow",
     "Base",
     "BlockGroupRow",

@@ -25,6 +25,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    insert,
     select,
     update,
 )
@@ -35,7 +36,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.canonical import Candidate, Origin
 from service.group_table import UNKNOWN, micros
 from service.store.schema import (
+    SIDE_TABLES,
     ArticleRow,
+    ArticleSketchRow,
     ArticleTextRow,
     GroupRow,
     MetaRow,
@@ -43,7 +46,7 @@ from service.store.schema import (
     SequenceRow,
     StoryRow,
     now,
-    split_texts,
+    split_values,
     utc,
     vector_of,
 )
@@ -55,10 +58,10 @@ MEMBER_COLUMNS = (
     ArticleRow.member,
     ArticleRow.group_id,
     ArticleRow.content_hash,
-    ArticleRow.shingles,
-    ArticleRow.minhash,
+    ArticleSketchRow.shingles,
+    ArticleSketchRow.minhash,
     ArticleRow.words,
-    ArticleRow.sketch,
+    ArticleSketchRow.sketch,
     ArticleRow.furniture,
     ArticleRow.site,
     ArticleRow.title,
@@ -160,8 +163,18 @@ def table_of(row: type[Any]) -> Table:
     return table
 
 
-ARTICLE_TABLES = (table_of(ArticleRow), table_of(ArticleTextRow))
-"""Where an article's values live, in ``schema.split_texts``'s order."""
+ARTICLE_TABLES = (table_of(ArticleRow), *(table_of(row) for row in SIDE_TABLES))
+"""Where an article's values live, in ``schema.split_values``'s order."""
+
+
+def insert_articles(conn: Session | Connection, articles: Sequence[dict[str, Any]]) -> None:
+    """New articles' values, each into the table that holds it (``schema.split_values``):
+    one plain insert per table, ``articles`` first (the others refer to its members)."""
+    if not articles:
+        return
+    by_table = zip(*(split_values(values) for values in articles), strict=True)
+    for table, rows in zip(ARTICLE_TABLES, by_table, strict=True):
+        conn.execute(insert(table), list(rows))
 
 
 def insert_ignore(session: Session, table: Any, rows: list[dict[str, int]]) -> None:
@@ -200,10 +213,10 @@ def _bound(name: str, column: Any, dialect: str) -> Any:
 def update_articles(session: Session, changes: Sequence[dict[str, Any]]) -> None:
     """Stored articles' changed values: each change is a member and the columns it sets (a
     JSON column's as its text, ``window.json_text``), written to whichever table holds them
-    (``schema.split_texts``), one statement per table and set of columns."""
+    (``schema.split_values``), one statement per table and set of columns."""
     by_columns: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
     for change in changes:
-        for table, values in zip(ARTICLE_TABLES, split_texts(change), strict=True):
+        for table, values in zip(ARTICLE_TABLES, split_values(change), strict=True):
             columns = tuple(sorted(k for k in values if k != "member"))
             if columns:
                 by_columns.setdefault((table, columns), []).append(

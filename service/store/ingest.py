@@ -20,18 +20,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from service.store.core import Store, insert_ignore, table_of, update_articles
+from service.store.core import Store, insert_articles, insert_ignore, table_of, update_articles
 from service.store.feed import Change, record
 from service.store.pages import PageTerms, index_pages
 from service.store.schema import (
     ArticleRow,
-    ArticleTextRow,
+    ArticleSketchRow,
     BlockGroupRow,
     BlockSiteRow,
     GroupRow,
     StoryRow,
     now,
-    split_texts,
     utc,
     vector_bytes,
 )
@@ -212,9 +211,7 @@ def write_batch(store: Store, batch: IngestBatch) -> None:
                     row.first_published = min(first, when) if first else when
                     row.last_published = max(last, when) if last else when
         if batch.articles:
-            rows, texts = zip(*(split_texts(values) for values in batch.articles), strict=True)
-            s.execute(insert(table_of(ArticleRow)), [{**r, "ingested_at": stamp} for r in rows])
-            s.execute(insert(table_of(ArticleTextRow)), list(texts))
+            insert_articles(s, [{**values, "ingested_at": stamp} for values in batch.articles])
         s.flush()
         for old, survivor in sorted(batch.merged.items()):
             _merge_group(s, old, survivor)
@@ -287,8 +284,14 @@ class TakenDown:
     vector: Any | None
 
 
-NextVector = Callable[[ArticleRow], "tuple[Any, str | None, str | None]"]
-OwnKey = Callable[[ArticleRow], "str | None"]
+# each is given a member's row and its stored sketch
+def _sketch(s: Session, member: int) -> bytes | None:
+    row = s.get(ArticleSketchRow, member)
+    return row.sketch if row is not None else None
+
+
+NextVector = Callable[[ArticleRow, "bytes | None"], "tuple[Any, str | None, str | None]"]
+OwnKey = Callable[[ArticleRow, "bytes | None"], "str | None"]
 
 
 def take_down(
@@ -330,9 +333,12 @@ def take_down(
         elif (
             group is not None
             and group.vector is not None
-            and (members[0].id == article_id or group.vector_key != own_key(members[0]))
+            and (
+                members[0].id == article_id
+                or group.vector_key != own_key(members[0], _sketch(s, members[0].member))
+            )
         ):
-            replaced, version, key = next_vector(rest[0])
+            replaced, version, key = next_vector(rest[0], _sketch(s, rest[0].member))
             group.vector = vector_bytes(replaced)
             group.vector_version = version if replaced is not None else None
             group.vector_key = key if replaced is not None else None

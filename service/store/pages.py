@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, insert, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from service.store.core import CHUNK, MEMBER_COLUMNS, MemberRow, Store, chunks, table_of
-from service.store.schema import ArticleRow, CopyBandRow, HeadlineTermRow
+from service.store.schema import ArticleRow, ArticleSketchRow, CopyBandRow, HeadlineTermRow
 
 PAGES = 5000  # pages whose terms one statement writes
 OPENING, LINE = 0, 1  # headline term kinds: one of its shingles, its whole line's key
@@ -64,7 +64,17 @@ def _index_pages(session: Session, pages: Sequence[PageTerms], new: bool) -> Non
         session.execute(insert(table_of(HeadlineTermRow)), terms)
 
 
-WITH_TEXT: ColumnElement[bool] = (ArticleRow.words > 0) & (func.length(ArticleRow.shingles) > 0)
+WITH_TEXT: ColumnElement[bool] = (ArticleRow.words > 0) & (
+    func.length(ArticleSketchRow.shingles) > 0
+)
+
+
+Query = TypeVar("Query", bound=Select)
+
+
+def _with_sketch(query: Query) -> Query:
+    """A query over articles that reads their sketch row too (``WITH_TEXT`` does)."""
+    return query.join(ArticleSketchRow, ArticleSketchRow.member == ArticleRow.member)
 
 
 def _many(name: str) -> BindParameter[Any]:
@@ -73,7 +83,7 @@ def _many(name: str) -> BindParameter[Any]:
     return bindparam(name, expanding=True)
 
 
-FIRST_WITH_HASH = select(func.min(ArticleRow.member)).where(
+FIRST_WITH_HASH = _with_sketch(select(func.min(ArticleRow.member))).where(
     ArticleRow.content_hash == bindparam("digest"), WITH_TEXT
 )
 FIRST_WITH_HASH_BESIDES = FIRST_WITH_HASH.where(ArticleRow.member.not_in(_many("besides")))
@@ -81,10 +91,12 @@ SHARING = select(CopyBandRow.key, CopyBandRow.member).where(CopyBandRow.key.in_(
 GROUPS_OF = select(ArticleRow.member, ArticleRow.group_id).where(
     ArticleRow.member.in_(_many("members"))
 )
-MEMBERS_WITH_TEXT = select(ArticleRow.member).where(
+MEMBERS_WITH_TEXT = _with_sketch(select(ArticleRow.member)).where(
     ArticleRow.group_id.in_(_many("groups")), WITH_TEXT
 )
-ROWS_WITH_TEXT = select(*MEMBER_COLUMNS).where(ArticleRow.member.in_(_many("members")), WITH_TEXT)
+ROWS_WITH_TEXT = _with_sketch(select(*MEMBER_COLUMNS)).where(
+    ArticleRow.member.in_(_many("members")), WITH_TEXT
+)
 HEADLINE_OWNERS = (
     select(HeadlineTermRow.kind, HeadlineTermRow.term, HeadlineTermRow.member)
     .where(
@@ -93,9 +105,9 @@ HEADLINE_OWNERS = (
     )
     .order_by(HeadlineTermRow.member)
 )
-TITLES_AND_SHINGLES = select(ArticleRow.member, ArticleRow.title, ArticleRow.shingles).where(
-    ArticleRow.member.in_(_many("members"))
-)
+TITLES_AND_SHINGLES = _with_sketch(
+    select(ArticleRow.member, ArticleRow.title, ArticleSketchRow.shingles)
+).where(ArticleRow.member.in_(_many("members")))
 
 
 def first_with_hash(store: Store, digest: str, besides: Collection[int]) -> int | None:
@@ -180,7 +192,7 @@ def unindexed(store: Store, after: int, limit: int) -> list[MemberRow]:
     with store.session() as s:
         has_bands = select(CopyBandRow.member).where(CopyBandRow.member == ArticleRow.member)
         query = (
-            select(*MEMBER_COLUMNS)
+            _with_sketch(select(*MEMBER_COLUMNS))
             .where(ArticleRow.member > after, WITH_TEXT, ~has_bands.exists())
             .order_by(ArticleRow.member)
             .limit(limit)

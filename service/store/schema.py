@@ -62,10 +62,8 @@ class ArticleRow(Base):
     site: Mapped[str | None] = mapped_column(Text, nullable=True)
     words: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    shingles: Mapped[bytes] = mapped_column(LargeBinary)
-    minhash: Mapped[bytes] = mapped_column(LargeBinary)
-    # the page's sketch (prepared with ``prepared_with``) and its furniture as last decided
-    sketch: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # the page's sketch, shingles and minhash are ``ArticleSketchRow``'s; its furniture as
+    # last decided (over the sketch's blocks, prepared with ``prepared_with``)
     furniture: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # the furniture its flags, clean text and lead were made with (the reindex repaints
     # them when the furniture learned since differs)
@@ -100,16 +98,40 @@ class ArticleTextRow(Base):
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
 
-TEXT_COLUMNS = frozenset(c.name for c in ArticleTextRow.__table__.columns) - {"member"}
-"""An article's values that live in ``article_texts``; the rest are ``articles``'."""
+class ArticleSketchRow(Base):
+    """A stored article's sketch (``service.sketch.Sketch``) and the fingerprint of the
+    blocks it keeps (shingle set and minhash): 2.8 KB a page, read by copy detection and
+    by the reindex, written when the page is prepared or its kept blocks change. Apart
+    from ``ArticleRow`` for the reason the texts are: a reindex that rewrote every row's
+    evidence spent 32 s of its 1M write rewriting these bytes with it, 3.4 s without
+    (``FIGURES.md``)."""
+
+    __tablename__ = "article_sketches"
+    member: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("articles.member", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    sketch: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    shingles: Mapped[bytes] = mapped_column(LargeBinary)
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-def split_texts(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An article's values (with its ``member``) as (articles', article_texts') values; the
-    second is empty when none of them is a text's (each keeps the member)."""
-    texts = {k: v for k, v in values.items() if k in TEXT_COLUMNS}
-    rest = {k: v for k, v in values.items() if k not in TEXT_COLUMNS}
-    return rest, ({"member": values["member"], **texts} if texts else {})
+SIDE_TABLES = (ArticleTextRow, ArticleSketchRow)
+"""The tables beside ``articles`` that hold the rest of an article's values, by member."""
+_SIDE_COLUMNS = tuple(
+    frozenset(c.name for c in row.__table__.columns) - {"member"} for row in SIDE_TABLES
+)
+
+
+def split_values(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """An article's values (with its ``member``) by table: ``articles``' first, then each of
+    ``SIDE_TABLES``' (empty when none of its columns is set; each keeps the member)."""
+    side = [{k: v for k, v in values.items() if k in columns} for columns in _SIDE_COLUMNS]
+    taken = {k for part in side for k in part}
+    rest = {k: v for k, v in values.items() if k not in taken}
+    return [rest, *({"member": values["member"], **part} if part else {} for part in side)]
 
 
 class SequenceRow(Base):

@@ -22,6 +22,7 @@ from service.store.core import (
 from service.store.pages import PageTerms, index_pages
 from service.store.schema import (
     ArticleRow,
+    ArticleSketchRow,
     BlockGroupRow,
     BlockSiteRow,
     GroupRow,
@@ -88,7 +89,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
         ArticleRow.site,
         ArticleRow.title,
         ArticleRow.published_at,
-        ArticleRow.sketch,
+        ArticleSketchRow.sketch,
         ArticleRow.furniture,
         ArticleRow.painted,
         ArticleRow.lead_block,
@@ -100,8 +101,8 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
         ArticleRow.repost,
         cast(ArticleRow.evidence, Text),  # its text as stored: hashed, not parsed
         ArticleRow.words,
-        ArticleRow.shingles,
-        ArticleRow.minhash,
+        ArticleSketchRow.shingles,
+        ArticleSketchRow.minhash,
     )
     rows: list[WindowRow] = []
     last = 0
@@ -110,6 +111,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
             query = (
                 select(*columns)
                 .join(GroupRow, GroupRow.id == ArticleRow.group_id)
+                .join(ArticleSketchRow, ArticleSketchRow.member == ArticleRow.member)
                 .where(ArticleRow.member > last, _reference() >= since)
                 .order_by(ArticleRow.member)
                 .limit(batch)
