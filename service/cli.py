@@ -175,6 +175,25 @@ def _reindex(settings: Settings, engine_name: str | None, address: str | None) -
     return 0
 
 
+def _compact(settings: Settings) -> int:
+    from service.store import Store, connect
+    from service.store.lock import ReindexBusy, reindex_lock
+    from service.store.migrate import compact, upgrade
+
+    engine = connect(settings.store_url)
+    try:
+        upgrade(engine)
+        with reindex_lock(settings.data_dir, Store(engine)):  # no reindex meanwhile
+            freed = compact(engine)
+    except ReindexBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    finally:
+        engine.dispose()
+    print(json.dumps({"compacted": freed is not None, "bytes_freed": freed}))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsdedup", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -225,6 +244,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the Ray cluster to join, as ray.init takes it (overrides NEWSDEDUP_RAY_ADDRESS; "
         "default: RAY_ADDRESS, or a local cluster started for the run)",
     )
+    commands.add_parser(
+        "compact",
+        help="pack a SQLite store after an upgrade moved columns (stop the service first)",
+        description="Runs VACUUM on the SQLite store (nothing on PostgreSQL) and prints the "
+        "bytes freed; 3 when a reindex holds the lock.",
+    )
     return parser
 
 
@@ -246,6 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings)
         if args.command == "reindex":
             return _reindex(settings, args.engine, args.ray_address)
+        if args.command == "compact":
+            return _compact(settings)
         if args.text or args.html:
             return _cluster_page(args, settings)
         return _cluster_feed(args, settings)

@@ -102,6 +102,39 @@ def test_reindex_command_runs_once_and_reports(
     assert "another reindex is running" in capsys.readouterr().err
 
 
+def test_compact_packs_a_sqlite_store_and_waits_for_no_reindex(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.settings import Settings
+    from service.store import Store, connect
+    from service.store.lock import reindex_lock
+    from service.store.migrate import upgrade
+
+    monkeypatch.setenv("NEWSDEDUP_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings()
+    engine = connect(settings.store_url)
+    upgrade(engine)
+    with engine.begin() as conn:  # pages written, then freed: what a moved column leaves
+        conn.exec_driver_sql("CREATE TABLE scratch (b BLOB)")
+        conn.exec_driver_sql(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
+            "INSERT INTO scratch SELECT randomblob(10000) FROM n"
+        )
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE scratch")
+        assert conn.exec_driver_sql("PRAGMA freelist_count").scalar_one() > 400
+    with reindex_lock(settings.data_dir, Store(engine)):
+        assert main(["compact"]) == 3
+    assert "another reindex is running" in capsys.readouterr().err
+    assert main(["compact"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["compacted"] and report["bytes_freed"] > 2_000_000
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA freelist_count").scalar_one() == 0
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+    engine.dispose()
+
+
 def test_the_ray_engine_without_its_extra_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
