@@ -78,6 +78,16 @@ class ArticleRow(Base):
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
+def _article_member() -> Mapped[int]:
+    """The key of a table beside ``articles``: its article's member, deleted with it."""
+    return mapped_column(
+        BigInteger,
+        ForeignKey("articles.member", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+
+
 class ArticleTextRow(Base):
     """A stored article's page: its input as given, its clean text and its flags. A table of
     its own, so that the rows the reindex reads and rewrites every night (``ArticleRow``)
@@ -85,12 +95,7 @@ class ArticleTextRow(Base):
     page in each the 1M reindex's write took 240.8 s, not 66-67 (``FIGURES.md``)."""
 
     __tablename__ = "article_texts"
-    member: Mapped[int] = mapped_column(
-        BigInteger,
-        ForeignKey("articles.member", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    )
+    member: Mapped[int] = _article_member()
     raw: Mapped[str] = mapped_column(Text)
     raw_kind: Mapped[str] = mapped_column(String(8))
     captions: Mapped[list[str]] = mapped_column(JSON)
@@ -102,17 +107,12 @@ class ArticleSketchRow(Base):
     """A stored article's sketch (``service.sketch.Sketch``) and the fingerprint of the
     blocks it keeps (shingle set and minhash): 2.8 KB a page, read by copy detection and
     by the reindex, written when the page is prepared or its kept blocks change. Apart
-    from ``ArticleRow`` for the reason the texts are: a reindex that rewrote every row's
-    evidence spent 32 s of its 1M write rewriting these bytes with it, 3.4 s without
-    (``FIGURES.md``)."""
+    from ``ArticleRow`` for the reason the texts are: the 1M reindex's first night, which
+    rewrites every row's evidence, wrote for 63.6-72.0 s with these bytes in the row and
+    33.1-43.2 s without (``FIGURES.md``)."""
 
     __tablename__ = "article_sketches"
-    member: Mapped[int] = mapped_column(
-        BigInteger,
-        ForeignKey("articles.member", ondelete="CASCADE"),
-        primary_key=True,
-        autoincrement=False,
-    )
+    member: Mapped[int] = _article_member()
     sketch: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     shingles: Mapped[bytes] = mapped_column(LargeBinary)
     minhash: Mapped[bytes] = mapped_column(LargeBinary)
