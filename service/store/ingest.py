@@ -284,14 +284,14 @@ class TakenDown:
     vector: Any | None
 
 
-# each is given a member's row and its stored sketch
+# each is given a member's row and its stored sketch (``_sketch``)
+NextVector = Callable[[ArticleRow, "bytes | None"], "tuple[Any, str | None, str | None]"]
+OwnKey = Callable[[ArticleRow, "bytes | None"], "str | None"]
+
+
 def _sketch(s: Session, member: int) -> bytes | None:
     row = s.get(ArticleSketchRow, member)
     return row.sketch if row is not None else None
-
-
-NextVector = Callable[[ArticleRow, "bytes | None"], "tuple[Any, str | None, str | None]"]
-OwnKey = Callable[[ArticleRow, "bytes | None"], "str | None"]
 
 
 def take_down(
