@@ -72,7 +72,7 @@ WITH_TEXT: ColumnElement[bool] = (ArticleRow.words > 0) & (
 Query = TypeVar("Query", bound=Select)
 
 
-def _with_sketch(query: Query) -> Query:
+def with_sketch(query: Query) -> Query:
     """A query over articles that reads their sketch row too (``WITH_TEXT`` does)."""
     return query.join(ArticleSketchRow, ArticleSketchRow.member == ArticleRow.member)
 
@@ -83,7 +83,7 @@ def _many(name: str) -> BindParameter[Any]:
     return bindparam(name, expanding=True)
 
 
-FIRST_WITH_HASH = _with_sketch(select(func.min(ArticleRow.member))).where(
+FIRST_WITH_HASH = with_sketch(select(func.min(ArticleRow.member))).where(
     ArticleRow.content_hash == bindparam("digest"), WITH_TEXT
 )
 FIRST_WITH_HASH_BESIDES = FIRST_WITH_HASH.where(ArticleRow.member.not_in(_many("besides")))
@@ -91,10 +91,10 @@ SHARING = select(CopyBandRow.key, CopyBandRow.member).where(CopyBandRow.key.in_(
 GROUPS_OF = select(ArticleRow.member, ArticleRow.group_id).where(
     ArticleRow.member.in_(_many("members"))
 )
-MEMBERS_WITH_TEXT = _with_sketch(select(ArticleRow.member)).where(
+MEMBERS_WITH_TEXT = with_sketch(select(ArticleRow.member)).where(
     ArticleRow.group_id.in_(_many("groups")), WITH_TEXT
 )
-ROWS_WITH_TEXT = _with_sketch(select(*MEMBER_COLUMNS)).where(
+ROWS_WITH_TEXT = with_sketch(select(*MEMBER_COLUMNS)).where(
     ArticleRow.member.in_(_many("members")), WITH_TEXT
 )
 HEADLINE_OWNERS = (
@@ -105,7 +105,7 @@ HEADLINE_OWNERS = (
     )
     .order_by(HeadlineTermRow.member)
 )
-TITLES_AND_SHINGLES = _with_sketch(
+TITLES_AND_SHINGLES = with_sketch(
     select(ArticleRow.member, ArticleRow.title, ArticleSketchRow.shingles)
 ).where(ArticleRow.member.in_(_many("members")))
 
@@ -192,7 +192,7 @@ def unindexed(store: Store, after: int, limit: int) -> list[MemberRow]:
     with store.session() as s:
         has_bands = select(CopyBandRow.member).where(CopyBandRow.member == ArticleRow.member)
         query = (
-            _with_sketch(select(*MEMBER_COLUMNS))
+            with_sketch(select(*MEMBER_COLUMNS))
             .where(ArticleRow.member > after, WITH_TEXT, ~has_bands.exists())
             .order_by(ArticleRow.member)
             .limit(limit)

@@ -19,7 +19,7 @@ from service.store.core import (
     table_of,
     update_articles,
 )
-from service.store.pages import PageTerms, index_pages
+from service.store.pages import PageTerms, index_pages, with_sketch
 from service.store.schema import (
     ArticleRow,
     ArticleSketchRow,
@@ -109,9 +109,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
     while True:
         with store.reading() as conn:  # no ORM: its row loading was a sixth of the read
             query = (
-                select(*columns)
-                .join(GroupRow, GroupRow.id == ArticleRow.group_id)
-                .join(ArticleSketchRow, ArticleSketchRow.member == ArticleRow.member)
+                with_sketch(select(*columns).join(GroupRow, GroupRow.id == ArticleRow.group_id))
                 .where(ArticleRow.member > last, _reference() >= since)
                 .order_by(ArticleRow.member)
                 .limit(batch)
