@@ -98,7 +98,7 @@ Voice = tuple[Item, np.ndarray]  # a member that speaks for its group, and the b
 
 class Vectors(Protocol):
     """A vector per group from its voices (``service.voices``): embedded, or reused when
-    still current."""
+    still current. A batch run asks once, for every group in label order."""
 
     def vectors(self, groups: Sequence[Sequence[Voice]]) -> list[np.ndarray | None]: ...
 
@@ -216,6 +216,7 @@ class BatchResult:
     voices: dict[int, list[int]] = field(default_factory=dict)
     lists: Any = None  # the IVF the story step trained on ``vectors`` (in label order)
     assigned: np.ndarray | None = None  # the list of ``lists`` each of them lies in
+    matrix: np.ndarray | None = None  # ``vectors`` as rows in label order (they are views)
 
 
 class _Fingerprints:
@@ -376,10 +377,13 @@ def cluster_items(
             for g in groups
         ]
     )
-    with_vector = [(g, v) for g, v in zip(groups, made, strict=True) if v is not None]
+    with_vector = [g for g, v in zip(groups, made, strict=True) if v is not None]
+    # one copy: what the vectors came in (a stored matrix, each embedding) goes with ``made``
+    matrix = np.stack([v for v in made if v is not None], dtype=np.float32) if with_vector else None
+    del made
     lap("vectors")
     story_of, closest, trained, assigned = _stories(
-        with_vector, _spans(labels, items), config, flat_max, runner
+        with_vector, matrix, _spans(labels, items), config, flat_max, runner
     )
     lap("stories")
     story_of = label_all(story_of, groups)
@@ -400,7 +404,8 @@ def cluster_items(
             Placement(label, story_of[label], i != rep, similarity, decisions[i], fps[i], why)
         )
     lap("placements")
-    return BatchResult(placements, canonical, dict(with_vector), spoken, trained, assigned)
+    by_label = {g: matrix[row] for row, g in enumerate(with_vector)} if matrix is not None else {}
+    return BatchResult(placements, canonical, by_label, spoken, trained, assigned, matrix)
 
 
 def _spans(labels: np.ndarray, items: Sequence[Item]) -> dict[int, tuple[datetime, datetime]]:
@@ -414,31 +419,31 @@ def _spans(labels: np.ndarray, items: Sequence[Item]) -> dict[int, tuple[datetim
 
 
 def _stories(
-    with_vector: Sequence[tuple[int, np.ndarray]],
+    keys: Sequence[int],
+    matrix: np.ndarray | None,
     spans: dict[int, tuple[datetime, datetime]],
     config: PipelineConfig,
     flat_max: int,
     runner: Runner,
 ) -> tuple[dict[int, int], dict[int, Link], Any, np.ndarray | None]:
-    """Story label and strongest link per group, and the IVF the neighbours were found
-    with (trained, empty; None when the search was exact) with the list each vector lies
-    in, for the index to reuse (its build needs no pass over the lists' centroids)."""
-    if not with_vector:
+    """Story label and strongest link per group (``keys``: the groups of ``matrix``'s rows),
+    and the IVF the neighbours were found with (trained, empty; None when the search was
+    exact) with the list each vector lies in, for the index to reuse (its build needs no
+    pass over the lists' centroids)."""
+    if matrix is None or not len(keys):
         return {}, {}, None, None
-    matrix = np.stack([v for _, v in with_vector], dtype=np.float32)  # one copy, not two
     plan = plan_for(len(matrix), flat_max, STORY_PROBES)
     trained = trained_ivf(matrix, plan, matrix.shape[1]) if plan.kind == "ivf" else None
     lists = lists_of(matrix, trained) if trained is not None else None
     labels, best = story_partition(
         matrix,
-        [spans.get(g) for g, _ in with_vector],
+        [spans.get(g) for g in keys],
         config.stories,
         plan,
         trained,
         runner,
         lists,
     )
-    keys = [g for g, _ in with_vector]
     links = {
         keys[row]: Link(keys[link.other], link.decayed, link.cosine)
         for row, link in enumerate(best)

@@ -144,7 +144,9 @@ def article_of(row: StoredInput) -> Article:
 
 class StoredVectors:
     """Vectors of the window's groups: the stored one while what it was made from (its
-    voices' lead keys) holds, else embedded from the voices' stored inputs."""
+    voices' lead keys) holds, else embedded from the voices' stored inputs. The stored
+    vectors are read when asked (after the copy step, whose peak they would raise) and
+    let go when answered: the answer holds the rows it reuses."""
 
     def __init__(
         self,
@@ -152,21 +154,23 @@ class StoredVectors:
         store: Store,
         embedder: Callable[[], Embedder],
         member_of: dict[str, int],
+        groups: Sequence[int],
     ) -> None:
         self._config = config
         self._store = store
         self._embedder = embedder
         self._member_of = member_of
-        self.current: dict[str, np.ndarray] = {}
-        # vectors embedded in this run, by identity (the object the pipeline hands back in
-        # its result), with the key they were made for: the write step needs no key again
-        self.made: dict[int, tuple[str, np.ndarray]] = {}
-        self.stale = 0
+        self._groups = groups  # the window's groups as stored: whose vectors may be reused
+        # by the position asked (the batch's label order), the key of each vector embedded
+        # in this run: the write step stores it with the vector
+        self.made: dict[int, str] = {}
 
     def vectors(self, groups: Sequence[Sequence[Voice]]) -> list[np.ndarray | None]:
         words, version = self._config.pipeline.lead_words, self._config.vector_version
         keys = [voices_key(spoken, words, version) for spoken in groups]
-        out: list[np.ndarray | None] = [self.current.get(key) for key in keys]
+        stored = self._store.vectors_by_key(self._groups, version)
+        out: list[np.ndarray | None] = [stored.get(key) for key in keys]
+        del stored
         todo = [g for g, v in enumerate(out) if v is None]
         if not todo:
             return out
@@ -183,7 +187,7 @@ class StoredVectors:
         for g, vector in zip(todo, embedding.vectors(prepared), strict=True):
             out[g] = vector
             if vector is not None:
-                self.made[id(vector)] = (keys[g], vector)
+                self.made[g] = keys[g]
         return out
 
 
@@ -299,14 +303,16 @@ class Reindex:
         self._step("prepare")
 
         old_groups = np.array([r.group for r in window], dtype=np.int64)
-        vectors = StoredVectors(config, self.store, self.embedder, {r.id: r.member for r in window})
-        vectors.current = self.store.vectors_by_key(
-            sorted(set(old_groups.tolist())), config.vector_version
+        vectors = StoredVectors(
+            config,
+            self.store,
+            self.embedder,
+            {r.id: r.member for r in window},
+            sorted(set(old_groups.tolist())),
         )
         result = cluster_items(
             items, config.pipeline, vectors, config.flat_max, self.runner, self._lap
         )
-        vectors.current = {}  # the stored vectors the groups kept are in ``result``
         self._step("cluster")
 
         labels = np.array([p.group for p in result.placements], dtype=np.int64)
@@ -321,20 +327,30 @@ class Reindex:
         report.stories, report.stories_merged, report.stories_split = stories.sizes
 
         ordered = sorted(result.vectors)  # the story step's rows, which ``assigned`` follows
-        dim = len(result.vectors[ordered[0]]) if ordered else self.embedder().dim
-        matrix = (
-            np.stack([result.vectors[label] for label in ordered], dtype=np.float32)
-            if ordered
-            else np.zeros((0, dim), np.float32)
-        )
+        matrix = result.matrix
+        dim = matrix.shape[1] if matrix is not None else self.embedder().dim
         ids = np.array([groups.ids[label] for label in ordered], dtype=np.int64)
         plan = plan_for(len(ids), config.flat_max)
-        index = build_index(ids, matrix, plan, dim, trained=result.lists, assigned=result.assigned)
-        del matrix  # the index holds its own copy (a million groups: 1.5 GiB each)
+        index = build_index(
+            ids,
+            matrix if matrix is not None else np.zeros((0, dim), np.float32),
+            plan,
+            dim,
+            trained=result.lists,
+            assigned=result.assigned,
+        )
         report.index = plan.describe()
+        asked = sorted(result.canonical)  # the order the vectors were asked in
+        made = {
+            asked[at]: (key, vector_bytes(result.vectors[asked[at]]))
+            for at, key in vectors.made.items()
+        }
+        # the index holds its own copy (fp16): the batch's (1.5 GiB at a million groups) goes
+        result = replace(result, vectors={}, matrix=None)
+        del matrix
         self._step("index")
 
-        write = self._changes(window, items, fresh, result, groups, stories, vectors)
+        write = self._changes(window, items, fresh, result, groups, stories, made)
         write.meta = {"index_version": str(version), "window_start": since.isoformat()}
         directory = config.index_dir / f"v{version}"
         if directory.exists():
@@ -356,9 +372,10 @@ class Reindex:
         result: BatchResult,
         groups: IdMapping,
         stories: IdMapping,
-        vectors: StoredVectors,
+        made: dict[int, tuple[str, bytes | None]],
     ) -> ReindexWrite:
-        """What the write step changes in the store."""
+        """What the write step changes in the store (``made``: by group label, the key and
+        vector of each group vector embedded in this run)."""
         config, report = self.config, self.report
         write = ReindexWrite(
             stories_created=sorted(stories.created),
@@ -381,13 +398,13 @@ class Reindex:
                 max(times) if times else None,
                 gid in groups.created,
             )
-            made = vectors.made.get(id(result.vectors.get(label)))
-            if made is not None:
-                g.vector, g.vector_key = vector_bytes(made[1]), made[0]
+            new = made.get(label)
+            if new is not None:
+                g.vector_key, g.vector = new
                 stale += not g.created
             write.groups.append(g)
         report.reembedded = stale
-        report.embedded_new = len(vectors.made) - stale
+        report.embedded_new = len(made) - stale
         changed_groups: set[int] = set()
         repaint: list[int] = []
         article_ids = [r.id for r in window]

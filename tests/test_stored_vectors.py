@@ -49,7 +49,10 @@ def test_stored_vectors_are_read_for_the_groups_asked_only(tmp_path: Path) -> No
                 )
             )
     found = store.vectors_by_key([3, 5, 9, 40_000], "v1")
-    assert sorted(found) == ["key-3", "key-40000", "key-5"]  # 4 lies between: not asked
-    assert found["key-5"].tolist() == [5.0] * 4
+    assert sorted(found.rows) == ["key-3", "key-40000", "key-5"]  # 4 lies between: not asked
+    assert found.matrix.shape == (3, 4)
+    key_5 = found.get("key-5")
+    assert key_5 is not None and key_5.tolist() == [5.0] * 4
+    assert found.get("key-4") is None
     # by id, whatever the version, in the order asked
     assert store.vectors([40_000, 9, 3])[:, 0].tolist() == [40_000.0, 9.0, 3.0]
