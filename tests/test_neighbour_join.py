@@ -7,7 +7,7 @@ import faiss
 import numpy as np
 import pytest
 
-from index.neighbour_join import ivf_join, neighbours
+from index.neighbour_join import askers_of, ivf_join, neighbours
 from index.vector_index import IndexPlan, trained_ivf
 
 
@@ -69,3 +69,23 @@ def test_nothing_in_nothing_out() -> None:
     for plan in (IndexPlan("flat"), IndexPlan("ivf", nlist=4, nprobe=2)):
         rows, others, cosines = neighbours(np.zeros((0, 8), np.float32), plan, 5, 0.5)
         assert len(rows) == len(others) == len(cosines) == 0
+
+
+@pytest.mark.parametrize(("dtype", "rows"), [(np.int16, 7), (np.int32, 1000), (np.int16, 1)])
+def test_askers_are_every_row_that_probes_each_list_ascending(dtype: type, rows: int) -> None:
+    """The chunked counting sort against the one stable sort it replaced, across chunk
+    edges (7 rows, 1 row) and in one chunk."""
+    rng = np.random.default_rng(3)
+    nlist, nprobe, n = 50, 6, 300
+    probes = np.stack([rng.choice(nlist, nprobe, replace=False) for _ in range(n)]).astype(dtype)
+    askers, bounds = askers_of(probes, nlist, rows)
+    want = np.argsort(probes.reshape(-1), kind="stable") // nprobe
+    assert askers.dtype == np.int32
+    assert askers.tolist() == want.tolist()
+    assert (
+        bounds.tolist()
+        == np.r_[0, np.cumsum(np.bincount(probes.reshape(-1), minlength=nlist))].tolist()
+    )
+    for j in range(nlist):
+        run = askers[bounds[j] : bounds[j + 1]]
+        assert run.tolist() == np.flatnonzero((probes == j).any(axis=1)).tolist()
