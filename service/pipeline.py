@@ -279,14 +279,23 @@ def copy_labels(
     bands, rows = rules.bands
     if not fps:
         return np.zeros(0, dtype=np.int64)
-    # the band keys alone are kept: the stacked signatures (512 MiB at a million pages) go
-    keys = band_keys(np.stack([fp.minhash for fp in fps]), bands, rows)
     return copy_components(
         [fp.content_hash for fp in fps],
         [fp.shingles for fp in fps],
-        keys,
+        _band_keys(fps, bands, rows),  # held by the callee alone, which lets it go early
         links,
         max_bucket=rules.max_bucket,
+    )
+
+
+def _band_keys(fps: Sequence[Fingerprint], bands: int, rows: int) -> np.ndarray:
+    """The pages' LSH band keys, made a slice of pages at a time: their signatures stacked
+    at once were 512 MiB at a million pages."""
+    return np.concatenate(
+        [
+            band_keys(np.stack([fp.minhash for fp in fps[start : start + 65_536]]), bands, rows)
+            for start in range(0, len(fps), 65_536)
+        ]
     )
 
 
