@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.copy_graph import CopyTest, band_keys, copy_components
+from index.copy_graph import CopyTest, band_keys, both_keep, copy_components, kept_links
 from index.recluster import average_link, map_ids
 from service.article import Article
 from service.config import PipelineConfig
@@ -97,3 +97,55 @@ def test_map_ids_keeps_ids_merges_to_the_oldest_and_splits_to_the_largest() -> N
     assert mapping.merged == {7: 5}
     assert mapping.split == {9}
     assert mapping.created == {100}
+
+
+def _kept_by_sets(
+    ends: list[tuple[int, int]], shingles: list[np.ndarray], rank: np.ndarray
+) -> list[bool]:
+    """Each link kept by both its pages, as a set of kept others per page decides it."""
+    around: dict[int, list[int]] = {}
+    for a, b in ends:
+        around.setdefault(a, []).append(b)
+        around.setdefault(b, []).append(a)
+    keeps = {
+        node: {
+            others[i]
+            for i in kept_links(
+                shingles[node], [shingles[o] for o in others], [int(rank[o]) for o in others]
+            )
+        }
+        for node, others in around.items()
+    }
+    return [b in keeps[a] and a in keeps[b] for a, b in ends]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000))
+def test_both_keep_is_what_per_page_sets_decide(seed: int) -> None:
+    """Pages made of one to three of a few texts (so some quote several and drop links),
+    linked at random: the arrays decide every link as the per-page sets did."""
+    rng = np.random.default_rng(seed)
+    texts = [
+        np.arange(t * 1000, t * 1000 + int(rng.integers(20, 200)), dtype=np.uint32)
+        for t in range(5)
+    ]
+    shingles = []
+    for _ in range(30):
+        chosen = rng.choice(5, size=int(rng.integers(1, 4)), replace=False)
+        parts = [texts[t][: int(rng.integers(10, len(texts[t]) + 1))] for t in chosen]
+        shingles.append(np.unique(np.concatenate(parts)))
+    rank = rng.integers(0, 2**40, size=30)
+    pairs = sorted({(int(a), int(b)) for a, b in rng.integers(0, 30, size=(80, 2)) if a < b})
+    order = rng.permutation(len(pairs))  # links come in candidate order, not sorted
+    ends = [pairs[i] for i in order]
+    got = both_keep(np.array(ends, dtype=np.int64).reshape(-1, 2), shingles, rank)
+    assert got.tolist() == _kept_by_sets(ends, shingles, rank)
+
+
+def test_both_keep_drops_a_page_quoting_two_texts_evenly() -> None:
+    one, two = np.arange(0, 100, dtype=np.uint32), np.arange(1000, 1100, dtype=np.uint32)
+    both = np.concatenate([one, two])
+    shingles = [one, two, both]
+    ends = np.array([[0, 2], [1, 2]], dtype=np.int64)
+    assert both_keep(ends, shingles, np.arange(3)).tolist() == [False, False]
+    assert both_keep(np.zeros((0, 2), np.int64), shingles, np.arange(3)).tolist() == []
