@@ -26,7 +26,7 @@ from service.config import PipelineConfig
 from service.copies import Headline, headline_of
 from service.furniture import site_key, site_of
 from service.prepare import Page, prepared
-from service.sketch import Fingerprint, Sketch, sketch_of
+from service.sketch import Sketch, sketch_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +42,6 @@ class Item:
     headline: Headline
     page: Page | None = None
     origin: Origin = field(default_factory=Origin)
-    known: Fingerprint | None = None  # made before (the store's): good while its content
-    # hash is that of the blocks the page keeps now, and computing it again is the copy
-    # step's largest cost over a stored window
 
 
 def item_of(article: Article, config: PipelineConfig) -> Item:

@@ -219,12 +219,18 @@ class BatchResult:
     matrix: np.ndarray | None = None  # ``vectors`` as rows in label order (they are views)
 
 
-class _Fingerprints:
-    """Fingerprints of items by the blocks they keep, each computed once per kept mask."""
+Known = Sequence["Fingerprint | None"]  # per item, the fingerprint made before (the store's)
 
-    def __init__(self, items: Sequence[Item], minhasher: MinHasher) -> None:
+
+class _Fingerprints:
+    """Fingerprints of items by the blocks they keep, each computed once per kept mask. One
+    ``known`` (made before) is used while its content hash is that of the blocks the page
+    keeps now: computing it again is the copy step's largest cost over a stored window."""
+
+    def __init__(self, items: Sequence[Item], minhasher: MinHasher, known: Known) -> None:
         self._items = items
         self._minhasher = minhasher
+        self._known = known
         self._cache: dict[int, tuple[bytes, Fingerprint]] = {}
 
     def __call__(self, i: int, kept: np.ndarray, key: bytes) -> Fingerprint:
@@ -233,7 +239,7 @@ class _Fingerprints:
         if hit is not None and hit[0] == key:
             return hit[1]
         item = self._items[i]
-        known = item.known
+        known = self._known[i] if self._known else None
         if (
             known is not None
             and len(known.minhash) == self._minhasher.num_perm
@@ -300,12 +306,12 @@ def _band_keys(fps: Sequence[Fingerprint], bands: int, rows: int) -> np.ndarray:
 
 
 def _copy_step(
-    items: Sequence[Item], config: PipelineConfig
+    items: Sequence[Item], config: PipelineConfig, known: Known = ()
 ) -> tuple[list[Decision], list[Fingerprint], np.ndarray]:
     """Each page's furniture (converged with the copies), fingerprint and copy label. What
     only this step reads (headline index, copy views, decided links, quotations) is let go
     when it returns, before the story step's join allocates its own."""
-    prints = _Fingerprints(items, MinHasher(config.copies.num_perm))
+    prints = _Fingerprints(items, MinHasher(config.copies.num_perm), known)
     sketches = [it.sketch for it in items]
     sites = infer_sites(sketches, [it.site for it in items], config.furniture)
     repeated = site_repeats(sketches, sites)
@@ -359,14 +365,17 @@ def cluster_items(
     flat_max: int = 50_000,
     runner: Runner = LOCAL,
     lap: Callable[[str], None] = lambda part: None,
+    known: list[Fingerprint | None] | None = None,
 ) -> BatchResult:
     """Both levels for a whole corpus, independent of its order (``runner``: where the
     story step's neighbour join runs; ``lap`` is told each part's name as it ends: copies,
-    vectors, stories, placements, so a caller can time them)."""
+    vectors, stories, placements, so a caller can time them). ``known``: per item, the
+    fingerprint made before (the store's); the copy step uses it while it holds, then the
+    list is emptied and the placements keep only its hash and word count, so that its
+    arrays (1.6 GiB at a million stored pages) go before the story step."""
     if not items:
         return BatchResult([], {}, {})
-    decisions, fps, labels = _copy_step(items, config)
-    lap("copies")
+    decisions, fps, labels = _copy_step(items, config, known or ())
     order = config.canonical.order(
         [
             Candidate(it.id, it.published_at, fp.words, it.origin)
@@ -377,6 +386,11 @@ def cluster_items(
     for i in order:
         members.setdefault(int(labels[i]), []).append(i)
     canonical = {label: ordered[0] for label, ordered in members.items()}
+    copied = _copied(fps, labels, canonical)
+    if known:
+        fps = [_slim(fp) if fp is known[i] else fp for i, fp in enumerate(fps)]
+        known.clear()
+    lap("copies")
     titles = [it.title for it in items]
     spoken = {g: voices(m, titles, config.stories.voices) for g, m in members.items()}
     groups = sorted(canonical)
@@ -404,10 +418,7 @@ def cluster_items(
             similarity = link.decayed if link else None
             why = story_why(link, config.stories)
         else:
-            a, b = fps[i].shingles, fps[rep].shingles
-            small = min(len(a), len(b))
-            similarity = round(common(a, b) / small, 4) if small else 1.0
-            same = fps[i].content_hash == fps[rep].content_hash
+            similarity, same = copied[i]
             why = copy_why(rep, label, same, similarity, config.copies)
         placements.append(
             Placement(label, story_of[label], i != rep, similarity, decisions[i], fps[i], why)
@@ -415,6 +426,30 @@ def cluster_items(
     lap("placements")
     by_label = {g: matrix[row] for row, g in enumerate(with_vector)} if matrix is not None else {}
     return BatchResult(placements, canonical, by_label, spoken, trained, assigned, matrix)
+
+
+_NONE = np.zeros(0, dtype=np.uint32)
+
+
+def _slim(fp: Fingerprint) -> Fingerprint:
+    """A fingerprint without its arrays: what a placement needs of one the store holds."""
+    return Fingerprint(fp.content_hash, _NONE, _NONE, fp.words)
+
+
+def _copied(
+    fps: Sequence[Fingerprint], labels: np.ndarray, canonical: dict[int, int]
+) -> dict[int, tuple[float, bool]]:
+    """Per page that copies its group's canonical: the share of the smaller shingle set
+    the two have in common, and whether their kept text is the same."""
+    out = {}
+    for i, label in enumerate(labels.tolist()):
+        rep = canonical[label]
+        if i != rep:
+            a, b = fps[i].shingles, fps[rep].shingles
+            small = min(len(a), len(b))
+            similarity = round(common(a, b) / small, 4) if small else 1.0
+            out[i] = (similarity, fps[i].content_hash == fps[rep].content_hash)
+    return out
 
 
 def _spans(labels: np.ndarray, items: Sequence[Item]) -> dict[int, tuple[datetime, datetime]]:

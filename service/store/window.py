@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import numpy as np
 from sqlalchemy import Text, bindparam, cast, delete, func, select, update
 
 from service.store.core import (
@@ -58,8 +59,8 @@ class WindowRow(NamedTuple):
     repost: bool = False
     evidence: int | None = None  # a digest of the stored evidence (``digest``)
     words: int = 0  # the stored fingerprint (``service.sketch.Fingerprint``): the reindex
-    shingles: bytes = b""  # reuses it while the page keeps the blocks it was made from
-    minhash: bytes = b""
+    shingles: bytes | np.ndarray = b""  # reuses it while the page keeps the blocks it was
+    minhash: bytes | np.ndarray = b""  # made from (views of one array per read: ``_joined``)
 
 
 def json_text(value: Any) -> str:
@@ -77,6 +78,17 @@ def digest(text: str) -> int:
 
 def _reference() -> Any:
     return func.coalesce(ArticleRow.published_at, ArticleRow.ingested_at)
+
+
+def _joined(blobs: list[bytes | None]) -> list[np.ndarray]:
+    """These blobs of uint32 values as views of one array, in order (empty for None)."""
+    whole = np.frombuffer(b"".join(b or b"" for b in blobs), np.uint32)
+    out, at = [], 0
+    for b in blobs:
+        size = len(b or b"") // 4
+        out.append(whole[at : at + size])
+        at += size
+    return out
 
 
 def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[WindowRow]:
@@ -117,7 +129,12 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
             chunk = conn.execute(query).all()
         if not chunk:
             return rows
-        for r in chunk:
+        # the fingerprints' arrays of a chunk in one buffer each (the rows hold views): the
+        # reindex lets them go after its copy step, and a chunk's buffer goes back whole,
+        # where a blob a row would leave holes between the sketches kept
+        shingles = _joined([r[19] for r in chunk])
+        minhash = _joined([r[20] for r in chunk])
+        for r, s, m in zip(chunk, shingles, minhash, strict=True):
             rows.append(
                 WindowRow(
                     int(r[0]),
@@ -139,8 +156,8 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
                     bool(r[16]),
                     digest(r[17]) if r[17] not in (None, "null") else None,
                     int(r[18] or 0),
-                    r[19] or b"",
-                    r[20] or b"",
+                    s,
+                    m,
                 )
             )
         last = int(chunk[-1][0])
