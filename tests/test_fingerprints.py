@@ -3,8 +3,6 @@ was made from."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from service.article import Article
@@ -26,7 +24,7 @@ def test_a_stored_fingerprint_is_used_while_its_blocks_are_kept() -> None:
     item = item_of(Article(id="a", text=TEXT), config)
     whole = item.sketch.kept()
     stored = fingerprint(item.sketch, whole, minhasher)
-    prints = _Fingerprints([replace(item, known=stored)], minhasher)
+    prints = _Fingerprints([item], minhasher, [stored])
     assert prints(0, whole, whole.tobytes()) is stored
 
     # the last block is furniture now: the stored print no longer describes the page
@@ -46,6 +44,6 @@ def test_a_fingerprint_made_with_other_permutations_is_made_anew() -> None:
     whole = item.sketch.kept()
     other = fingerprint(item.sketch, whole, MinHasher(config.copies.num_perm // 2))
     minhasher = MinHasher(config.copies.num_perm)
-    made = _Fingerprints([replace(item, known=other)], minhasher)(0, whole, whole.tobytes())
+    made = _Fingerprints([item], minhasher, [other])(0, whole, whole.tobytes())
     assert made is not other
     assert np.array_equal(made.minhash, fingerprint(item.sketch, whole, minhasher).minhash)

@@ -9,6 +9,7 @@ from service.embedder import Embedder
 from service.items import item_of
 from service.pipeline import Embedding, cluster_items
 from service.settings import Settings
+from service.sketch import Fingerprint, MinHasher, fingerprint
 from service.voices import combine, group_key, headline_form, same_headline, voices
 from tests.stories import ANGLES, HUB
 
@@ -68,3 +69,43 @@ def test_a_furniture_title_on_the_canonical_does_not_speak_alone(model: Embedder
     assert float(result.vectors[wire] @ result.vectors[angle]) > float(
         alone @ result.vectors[angle]
     )
+
+
+def test_known_fingerprints_place_as_made_ones_and_are_let_go(model: Embedder) -> None:
+    """The reindex hands the batch the store's fingerprints: the placements are those of
+    fingerprints made anew, the list is emptied after the copy step, and a placement keeps
+    only the hash and word count of a reused one (its arrays were the store's)."""
+    settings = Settings()
+    config = settings.pipeline
+    rows = [
+        {"id": "wire-1", "title": HUB[0], "text": HUB[1]},
+        {"id": "wire-2", "title": HUB[0], "text": HUB[1] + "\n\nMore to follow."},
+        {"id": "wire-3", "title": "Copy", "text": HUB[1]},
+        {"id": "angle-1", "title": ANGLES[0][0], "text": ANGLES[0][1]},
+    ]
+    items = [item_of(parse_article(r, settings.limits), config) for r in rows]
+    minhasher = MinHasher(config.copies.num_perm)
+    known: list[Fingerprint | None] = [
+        fingerprint(it.sketch, it.sketch.kept(), minhasher) for it in items
+    ]
+    known[3] = None  # an article prepared again has none
+    stored = list(known)
+    with_known = cluster_items(items, config, Embedding(model, config.lead_words), known=known)
+    made = cluster_items(items, config, Embedding(model, config.lead_words))
+    assert known == []
+    copies = with_known.placements[:3]
+    assert len({p.group for p in copies}) == 1 and sum(p.is_duplicate for p in copies) == 2
+    for a, b, fp in zip(with_known.placements, made.placements, stored, strict=True):
+        assert (a.group, a.story, a.is_duplicate, a.similarity, a.why) == (
+            b.group,
+            b.story,
+            b.is_duplicate,
+            b.similarity,
+            b.why,
+        )
+        assert a.fingerprint.content_hash == b.fingerprint.content_hash
+        assert a.fingerprint.words == b.fingerprint.words
+        if fp is not None:
+            assert len(a.fingerprint.shingles) == len(a.fingerprint.minhash) == 0
+        else:
+            assert np.array_equal(a.fingerprint.shingles, b.fingerprint.shingles)
