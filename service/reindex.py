@@ -37,6 +37,7 @@ from service.config import ReindexConfig
 from service.copies import headline_of
 from service.embedding import Embedder
 from service.furniture import site_key
+from service.heap import give_back
 from service.items import Item, item_of
 from service.page_store import page_terms, stored_fingerprint
 from service.pipeline import (
@@ -107,19 +108,6 @@ def peak_mib() -> float:
         return 0.0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (2**20 if sys.platform == "darwin" else 1024), 1)  # bytes there
-
-
-def give_back_free_memory() -> None:
-    """Hand the allocator's free pages back to the system (glibc's ``malloc_trim``; nothing
-    where there is none). Freed blocks inside the heap stay resident until then: the copy
-    step's stored fingerprints, 1.6 GiB at a million articles, would stay through the
-    story step's allocations, which do not reuse them."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 @contextmanager
@@ -238,7 +226,7 @@ class Reindex:
         self.report.steps[f"cluster.{part}"] = round(moment - self._lapped, 2)
         self.report.peak_mib[f"cluster.{part}"] = peak_mib()
         if part == "copies":  # its fingerprints are let go (``cluster_items``'s ``known``)
-            give_back_free_memory()
+            give_back()
         self._lapped = time.perf_counter()
 
     def embedder(self) -> Embedder:
