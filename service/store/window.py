@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -82,13 +83,9 @@ def _reference() -> Any:
 
 def _joined(blobs: list[bytes | None]) -> list[np.ndarray]:
     """These blobs of uint32 values as views of one array, in order (empty for None)."""
-    whole = np.frombuffer(b"".join(b or b"" for b in blobs), np.uint32)
-    out, at = [], 0
-    for b in blobs:
-        size = len(b or b"") // 4
-        out.append(whole[at : at + size])
-        at += size
-    return out
+    whole = np.frombuffer(b"".join([b for b in blobs if b]), np.uint32)
+    sizes = [len(b) // 4 if b else 0 for b in blobs]
+    return [whole[end - size : end] for size, end in zip(sizes, accumulate(sizes), strict=True)]
 
 
 def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[WindowRow]:
