@@ -219,7 +219,7 @@ class BatchResult:
     matrix: np.ndarray | None = None  # ``vectors`` as rows in label order (they are views)
 
 
-Known = Sequence["Fingerprint | None"]  # per item, the fingerprint made before (the store's)
+Known = Sequence[Fingerprint | None]  # per item, the fingerprint made before (the store's)
 
 
 class _Fingerprints:

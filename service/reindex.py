@@ -363,7 +363,7 @@ class Reindex:
         write = self._changes(window, items, fresh, result, groups, stories, made)
         write.meta = {"index_version": str(version), "window_start": since.isoformat()}
         # what the transaction needs is in ``write``: the window, its pages and the batch's
-        # placements go before it (most of the run's memory, 4 GiB at a million articles)
+        # placements go before it (most of what the run holds)
         del window, items, fresh, result, vectors, made
         directory = config.index_dir / f"v{version}"
         if directory.exists():
