@@ -1,5 +1,4 @@
-"""The C heap: a serving process's few malloc arenas and large blocks given back, and the
-reindex's free pages handed back once its copy step is done (``give_back``).
+"""The C heap of a serving process: few malloc arenas, large blocks given back.
 
 Two glibc habits made the server's RSS grow with what it had freed, not with what it held:
 - A thread that allocates while another holds the heap gets an arena of its own (up to
@@ -22,28 +21,12 @@ import ctypes.util
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
 
 
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c"))
-
-
-def give_back() -> bool:
-    """Hand the heap's free pages back to the system (``malloc_trim``): blocks freed inside
-    the heap stay resident until then, and large new arrays are mapped elsewhere, not made
-    of them. The reindex calls it once the copy step's stored fingerprints are let go
-    (1.6 GiB at a million articles); False where the C library is not glibc."""
-    try:
-        _libc().malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
-        return False
-    return True
-
-
 def tune_heap(arenas: int = 2, mmap_bytes: int = 128 * 1024, trim_bytes: int = 1 << 20) -> bool:
     """Cap the malloc arenas, and fix the sizes from which a block is mapped on its own and
     past which free memory at the top of the heap is given back (fixing them turns off
     their growth); False where the C library is not glibc."""
     try:
-        libc = _libc()
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
         settings = (
             (M_ARENA_MAX, arenas),
             (M_MMAP_THRESHOLD, mmap_bytes),

@@ -37,7 +37,6 @@ from service.config import ReindexConfig
 from service.copies import headline_of
 from service.embedding import Embedder
 from service.furniture import site_key
-from service.heap import give_back
 from service.items import Item, item_of
 from service.page_store import page_terms, stored_fingerprint
 from service.pipeline import (
@@ -225,9 +224,7 @@ class Reindex:
         moment = time.perf_counter()
         self.report.steps[f"cluster.{part}"] = round(moment - self._lapped, 2)
         self.report.peak_mib[f"cluster.{part}"] = peak_mib()
-        if part == "copies":  # its fingerprints are let go (``cluster_items``'s ``known``)
-            give_back()
-        self._lapped = time.perf_counter()
+        self._lapped = moment
 
     def embedder(self) -> Embedder:
         if self._embedder is None:
