@@ -38,7 +38,7 @@ from service.copies import headline_of
 from service.embedding import Embedder
 from service.furniture import site_key
 from service.items import Item, item_of
-from service.page_store import page_terms, stored_fingerprint
+from service.page_store import page_terms
 from service.pipeline import (
     BatchResult,
     Embedding,
@@ -254,12 +254,12 @@ class Reindex:
         return self.report
 
     def _items(
-        self, window: list[WindowRow]
+        self, window: Sequence[WindowRow], prints: Sequence[tuple[np.ndarray, np.ndarray]]
     ) -> tuple[list[Item], dict[int, Item], list[Fingerprint | None]]:
         """Items of the window from their stored sketches, and their stored fingerprints
-        (taken out of the window's rows: the batch lets them go after its copy step);
-        articles prepared with an older preparation are prepared again from their input
-        (returned by member)."""
+        (``prints``: the arrays; the batch lets them go after its copy step); articles
+        prepared with an older preparation are prepared again from their input (returned
+        by member, with no stored fingerprint)."""
         shingle_words = self.config.pipeline.copies.shingle_words
         again = [
             r.member
@@ -274,7 +274,7 @@ class Reindex:
                 fresh[member] = item
         items: list[Item] = []
         known: list[Fingerprint | None] = []
-        for at, r in enumerate(window):
+        for r, (shingles, minhash) in zip(window, prints, strict=True):
             if r.member in fresh:
                 items.append(fresh[r.member])
                 known.append(None)
@@ -291,8 +291,7 @@ class Reindex:
                     origin=Origin(r.site, r.credit, r.repost),
                 )
             )
-            known.append(stored_fingerprint(r))
-            window[at] = r._replace(shingles=b"", minhash=b"")
+            known.append(Fingerprint(r.content_hash, shingles, minhash, r.words))
         return items, fresh, known
 
     def _run(self) -> None:
@@ -301,11 +300,12 @@ class Reindex:
         report.window_start = since.isoformat()
         version = self.store.index_version() + 1
         report.version = version
-        window = read_window(self.store, since)
+        window, prints = read_window(self.store, since)
         report.articles = len(window)
         self._step("read")
 
-        items, fresh, known = self._items(window)
+        items, fresh, known = self._items(window, prints)
+        del prints  # ``known`` holds what the batch reuses, and lets it go
         report.prepared_again = len(fresh)
         self._step("prepare")
 

@@ -241,8 +241,5 @@ def array_bytes(values: np.ndarray, dtype: type) -> bytes:
     return np.asarray(values, dtype=dtype).tobytes()
 
 
-def array_of(blob: bytes | np.ndarray | None, dtype: type) -> np.ndarray:
-    """A stored array from its bytes (a view of them), or as already read into one."""
-    if isinstance(blob, np.ndarray):
-        return blob if blob.dtype == dtype else blob.view(dtype)
+def array_of(blob: bytes | None, dtype: type) -> np.ndarray:
     return np.frombuffer(blob or b"", dtype=dtype)

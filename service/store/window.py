@@ -39,7 +39,7 @@ from service.store.schema import (
 class WindowRow(NamedTuple):
     """One stored article of the window: where it is, and what the pipeline reads of it. A
     named tuple, not a frozen dataclass: as immutable, and made in 0.4 us, not 2.9 (a frozen
-    dataclass sets each of its 21 fields through ``object.__setattr__``: 2.5 s a million)."""
+    dataclass sets each of its fields through ``object.__setattr__``: 2.5 s a million)."""
 
     member: int
     id: str
@@ -59,9 +59,19 @@ class WindowRow(NamedTuple):
     credit: str | None = None
     repost: bool = False
     evidence: int | None = None  # a digest of the stored evidence (``digest``)
-    words: int = 0  # the stored fingerprint (``service.sketch.Fingerprint``): the reindex
-    shingles: bytes | np.ndarray = b""  # reuses it while the page keeps the blocks it was
-    minhash: bytes | np.ndarray = b""  # made from (views of one array per read: ``_joined``)
+    words: int = 0  # of the stored fingerprint (its arrays are ``Window.prints``)
+
+
+class Window(NamedTuple):
+    """The window's rows, and beside them each row's stored fingerprint arrays (shingle
+    set, minhash: uint32 views of one array per chunk read). The reindex reuses a stored
+    fingerprint while the page keeps the blocks it was made from, and lets the arrays go
+    after its copy step: a chunk's array is mapped on its own and goes back whole, where a
+    blob a row left holes between the sketches kept, which the process held on to (a 200k
+    night's peak: 1,734 MiB, not 1,515)."""
+
+    rows: list[WindowRow]
+    prints: list[tuple[np.ndarray, np.ndarray]]
 
 
 def json_text(value: Any) -> str:
@@ -88,7 +98,7 @@ def _joined(blobs: list[bytes | None]) -> list[np.ndarray]:
     return [whole[end - size : end] for size, end in zip(sizes, accumulate(sizes), strict=True)]
 
 
-def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[WindowRow]:
+def read_window(store: Store, since: datetime, batch: int = 20_000) -> Window:
     """The articles published (else ingested) since ``since``, in arrival order."""
     columns = (
         ArticleRow.member,
@@ -113,7 +123,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
         ArticleSketchRow.shingles,
         ArticleSketchRow.minhash,
     )
-    rows: list[WindowRow] = []
+    window = Window([], [])
     last = 0
     while True:
         with store.reading() as conn:  # no ORM: its row loading was a sixth of the read
@@ -125,15 +135,11 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
             )
             chunk = conn.execute(query).all()
         if not chunk:
-            return rows
-        # the fingerprints' arrays of a chunk in one buffer each (the rows hold views): the
-        # reindex lets them go after its copy step, and a buffer that large is mapped on its
-        # own and goes back whole; a blob a row left holes between the sketches kept, which
-        # the process held on to (a 200k night's peak: 1,734 MiB, not 1,515)
-        shingles = _joined([r[19] for r in chunk])
-        minhash = _joined([r[20] for r in chunk])
-        for r, s, m in zip(chunk, shingles, minhash, strict=True):
-            rows.append(
+            return window
+        shingles, minhash = _joined([r[19] for r in chunk]), _joined([r[20] for r in chunk])
+        window.prints.extend(zip(shingles, minhash, strict=True))
+        for r in chunk:
+            window.rows.append(
                 WindowRow(
                     int(r[0]),
                     r[1],
@@ -154,8 +160,6 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> list[Wind
                     bool(r[16]),
                     digest(r[17]) if r[17] not in (None, "null") else None,
                     int(r[18] or 0),
-                    s,
-                    m,
                 )
             )
         last = int(chunk[-1][0])
