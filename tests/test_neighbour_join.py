@@ -77,7 +77,9 @@ def test_askers_are_every_row_that_probes_each_list_ascending(dtype: type, rows:
     edges (7 rows, 1 row) and in one chunk."""
     rng = np.random.default_rng(3)
     nlist, nprobe, n = 50, 6, 300
-    probes = np.stack([rng.choice(nlist, nprobe, replace=False) for _ in range(n)]).astype(dtype)
+    probes: np.ndarray = np.stack(
+        [rng.choice(nlist, nprobe, replace=False) for _ in range(n)]
+    ).astype(dtype)
     askers, bounds = askers_of(probes, nlist, rows)
     want = np.argsort(probes.reshape(-1), kind="stable") // nprobe
     assert askers.dtype == np.int32
