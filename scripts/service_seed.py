@@ -146,9 +146,8 @@ def seed(
                 member += 1
                 kept = text[: 300 - int(rng.integers(0, 60))] if copy else text  # a trimmed copy
                 shingles = np.unique(kept)
-                sketch = Sketch.single(shingles, len(kept))
                 # block keys stand for texts: distinct texts never share one
-                sketch.keys[0] = int(member if copy else -group)
+                sketch = Sketch.single(shingles, len(kept), int(member if copy else -group))
                 if not copy:
                     # what the vector is made from, as the reindex computes it (the group's
                     # one voice is this full text): the stored vector stays current

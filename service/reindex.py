@@ -49,7 +49,7 @@ from service.pipeline import (
     flags_of,
     voices_key,
 )
-from service.sketch import Fingerprint, Sketch
+from service.sketch import Fingerprint
 from service.store import Store, StoredInput, array_bytes, now, vector_bytes
 from service.store.lock import reindex_lock
 from service.store.window import (
@@ -279,7 +279,8 @@ class Reindex:
                 items.append(fresh[r.member])
                 known.append(None)
                 continue
-            sketch = Sketch.from_bytes(r.sketch or b"")
+            sketch = r.sketch
+            assert sketch is not None  # else prepared again
             items.append(
                 Item(
                     r.id,

@@ -35,21 +35,78 @@ def block_shingles(words: Sequence[str], size: int) -> np.ndarray:
     return unique_sorted(np.fromiter((zlib.crc32(r.encode()) for r in runs), np.uint32, len(runs)))
 
 
-@dataclass(frozen=True, slots=True)
 class Sketch:
-    """Block keys, sizes, in-page drops and shingles of one page."""
+    """Block keys, sizes, in-page drops and shingles of one page.
 
-    keys: np.ndarray  # int64 per block
-    heads: np.ndarray  # uint32 per block: its first shingle (how a list entry is seen to
-    # start with a headline)
-    sizes: np.ndarray  # int32 words per block
-    inpage: np.ndarray  # bool per block: kept out by an in-page flag
-    listed: np.ndarray  # bool per block: an entry of a list (the line had a list marker)
-    shingles: np.ndarray  # uint32, each block's shingles one after another
-    bounds: np.ndarray  # int64, len(blocks) + 1 offsets into ``shingles``
+    Held as one bytes object, each array a read-only view made when asked: a window of a
+    million stored sketches held as seven arrays a page was 0.8 KiB a page of array headers
+    beside their data (``FIGURES.md``). The layout (count, keys, bounds, heads, sizes,
+    shingles, in-page and list marks) keeps every array aligned; ``to_bytes`` and
+    ``from_bytes`` speak the store's layout."""
+
+    __slots__ = ("_blob", "_n", "_s")
+
+    def __init__(
+        self,
+        keys: np.ndarray,  # int64 per block
+        heads: np.ndarray,  # uint32 per block: its first shingle (how a list entry is seen
+        # to start with a headline)
+        sizes: np.ndarray,  # int32 words per block
+        inpage: np.ndarray,  # bool per block: kept out by an in-page flag
+        listed: np.ndarray,  # bool per block: an entry of a list (the line had a list marker)
+        shingles: np.ndarray,  # uint32, each block's shingles one after another
+        bounds: np.ndarray,  # int64, len(blocks) + 1 offsets into ``shingles``
+    ) -> None:
+        n = len(keys)
+        if not (len(heads) == len(sizes) == len(inpage) == len(listed) == n == len(bounds) - 1):
+            raise ValueError("a sketch's per-block arrays must have one entry per block")
+        self._n, self._s = n, len(shingles)
+        self._blob = b"".join(
+            (
+                np.array([n], dtype=np.int64).tobytes(),
+                np.asarray(keys, dtype=np.int64).tobytes(),
+                np.asarray(bounds, dtype=np.int64).tobytes(),
+                np.asarray(heads, dtype=np.uint32).tobytes(),
+                np.asarray(sizes, dtype=np.int32).tobytes(),
+                np.asarray(shingles, dtype=np.uint32).tobytes(),
+                np.asarray(inpage, dtype=bool).tobytes(),
+                np.asarray(listed, dtype=bool).tobytes(),
+            )
+        )
+
+    @property
+    def keys(self) -> np.ndarray:
+        return np.frombuffer(self._blob, np.int64, self._n, 8)
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return np.frombuffer(self._blob, np.int64, self._n + 1, 8 + 8 * self._n)
+
+    @property
+    def heads(self) -> np.ndarray:
+        return np.frombuffer(self._blob, np.uint32, self._n, 16 + 16 * self._n)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.frombuffer(self._blob, np.int32, self._n, 16 + 20 * self._n)
+
+    @property
+    def shingles(self) -> np.ndarray:
+        return np.frombuffer(self._blob, np.uint32, self._s, 16 + 24 * self._n)
+
+    @property
+    def inpage(self) -> np.ndarray:
+        return np.frombuffer(self._blob, bool, self._n, 16 + 24 * self._n + 4 * self._s)
+
+    @property
+    def listed(self) -> np.ndarray:
+        return np.frombuffer(self._blob, bool, self._n, 16 + 25 * self._n + 4 * self._s)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return self._n
+
+    def __reduce__(self) -> tuple[object, tuple[bytes]]:
+        return _unpickled, (self._blob,)
 
     def kept(self, furniture: np.ndarray | None = None) -> np.ndarray:
         """Mask of the blocks left to compare: not flagged in the page, not furniture."""
@@ -58,7 +115,8 @@ class Sketch:
     def kept_shingles(self, kept: np.ndarray) -> np.ndarray:
         """The kept blocks' shingles as stored, block after block (repeats left in): one
         mask over the shingle array, no step per block."""
-        return self.shingles[kept.repeat(self.bounds[1:] - self.bounds[:-1])]
+        bounds = self.bounds
+        return self.shingles[kept.repeat(bounds[1:] - bounds[:-1])]
 
     def shingle_set(self, kept: np.ndarray) -> np.ndarray:
         """The page's shingles over the kept blocks, sorted and unique."""
@@ -73,10 +131,11 @@ class Sketch:
         return int(self.sizes[kept].sum())
 
     @classmethod
-    def single(cls, shingles: np.ndarray, words: int) -> Sketch:
-        """A page known only by its shingles: one block holding them all."""
+    def single(cls, shingles: np.ndarray, words: int, key: int = 0) -> Sketch:
+        """A page known only by its shingles: one block (whose key is ``key``) holding them
+        all."""
         return cls(
-            keys=np.zeros(1, dtype=np.int64),
+            keys=np.array([key], dtype=np.int64),
             heads=np.zeros(1, dtype=np.uint32),
             sizes=np.array([words], dtype=np.int32),
             inpage=np.zeros(1, dtype=bool),
@@ -87,37 +146,49 @@ class Sketch:
 
     def to_bytes(self) -> bytes:
         """keys, heads, sizes, marks (in-page drop, list entry) and shingle offsets,
-        then shingles: for the store."""
-        n = np.array([len(self.keys)], dtype=np.int64)
+        then shingles: the store's layout."""
+        marks = self.inpage.astype(np.uint8) | (self.listed.astype(np.uint8) << 1)
+        n = self._blob[:8]
         return b"".join(
             (
-                n.tobytes(),
-                self.keys.astype(np.int64).tobytes(),
-                self.heads.astype(np.uint32).tobytes(),
-                self.sizes.astype(np.int32).tobytes(),
-                (self.inpage.astype(np.uint8) | (self.listed.astype(np.uint8) << 1)).tobytes(),
-                self.bounds.astype(np.int64).tobytes(),
-                self.shingles.astype(np.uint32).tobytes(),
+                n,
+                self.keys.tobytes(),
+                self.heads.tobytes(),
+                self.sizes.tobytes(),
+                marks.tobytes(),
+                self.bounds.tobytes(),
+                self.shingles.tobytes(),
             )
         )
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> Sketch:
+        """A sketch from the store's layout, rearranged into this one in one pass."""
         n = int(np.frombuffer(blob, np.int64, 1)[0])
-        at = 8
-        keys = np.frombuffer(blob, np.int64, n, at)
-        at += 8 * n
-        heads = np.frombuffer(blob, np.uint32, n, at)
-        at += 4 * n
-        sizes = np.frombuffer(blob, np.int32, n, at)
-        at += 4 * n
-        marks = np.frombuffer(blob, np.uint8, n, at)
-        inpage, listed = (marks & 1).astype(bool), (marks & 2).astype(bool)
-        at += n
-        bounds = np.frombuffer(blob, np.int64, n + 1, at)
-        at += 8 * (n + 1)
-        shingles = np.frombuffer(blob, np.uint32, int(bounds[-1]), at)
-        return cls(keys, heads, sizes, inpage, listed, shingles, bounds)
+        marks = np.frombuffer(blob, np.uint8, n, 8 + 16 * n)
+        at = 8 + 17 * n  # the bounds
+        s = int(np.frombuffer(blob, np.int64, 1, at + 8 * n)[0])
+        sketch = cls.__new__(cls)
+        sketch._n, sketch._s = n, s
+        sketch._blob = b"".join(
+            (
+                blob[: 8 + 8 * n],  # count, keys
+                blob[at : at + 8 * (n + 1)],  # bounds
+                blob[8 + 8 * n : 8 + 16 * n],  # heads, sizes
+                blob[at + 8 * (n + 1) : at + 8 * (n + 1) + 4 * s],  # shingles
+                (marks & 1).tobytes(),  # in-page drops as bools
+                (marks >> 1 & 1).tobytes(),  # list entries as bools
+            )
+        )
+        return sketch
+
+
+def _unpickled(blob: bytes) -> Sketch:
+    sketch = Sketch.__new__(Sketch)
+    n = int(np.frombuffer(blob, np.int64, 1)[0])
+    sketch._blob, sketch._n = blob, n
+    sketch._s = int(np.frombuffer(blob, np.int64, 1, 8 + 16 * n)[0])
+    return sketch
 
 
 def head_shingle(words: Sequence[str], size: int) -> int:

@@ -15,9 +15,7 @@ SITE = key_hash("outlet.example")
 
 
 def _page(key: int, shingles: int, start: int) -> Sketch:
-    sketch = Sketch.single(np.arange(start, start + shingles, dtype=np.uint32), shingles)
-    sketch.keys[0] = key
-    return sketch
+    return Sketch.single(np.arange(start, start + shingles, dtype=np.uint32), shingles, key)
 
 
 def test_furniture_that_takes_the_only_text_of_its_pages_settles_instead_of_flipping() -> None:

@@ -27,3 +27,50 @@ def test_the_shingle_set_of_kept_blocks_is_the_union_of_their_shingles() -> None
         assert got.dtype == np.uint32 and np.array_equal(got, want)
     again = Sketch.from_bytes(sketch.to_bytes())
     assert np.array_equal(again.shingle_set(sketch.kept()), sketch.shingle_set(sketch.kept()))
+
+
+def _random_sketch(rng: np.random.Generator, blocks: int) -> Sketch:
+    sizes = rng.integers(0, 30, blocks)
+    bounds = np.zeros(blocks + 1, dtype=np.int64)
+    np.cumsum(sizes, out=bounds[1:])
+    return Sketch(
+        keys=rng.integers(-(2**63), 2**63 - 1, blocks, dtype=np.int64),
+        heads=rng.integers(0, 2**32, blocks, dtype=np.uint32),
+        sizes=sizes.astype(np.int32),
+        inpage=rng.random(blocks) < 0.3,
+        listed=rng.random(blocks) < 0.3,
+        shingles=rng.integers(0, 2**32, int(bounds[-1]), dtype=np.uint32),
+        bounds=bounds,
+    )
+
+
+FIELDS = ("keys", "heads", "sizes", "inpage", "listed", "shingles", "bounds")
+
+
+def test_a_sketch_keeps_every_array_through_the_store_and_a_pickle() -> None:
+    """A sketch is held as one bytes object in its own layout: each array comes back as
+    given, from the store's layout and through a pickle (the pool and the engines send
+    them between processes), and ``to_bytes`` writes the store's layout."""
+    import pickle
+
+    rng = np.random.default_rng(11)
+    for blocks in [0, 1, 2, 3, 7, 40]:
+        sketch = _random_sketch(rng, blocks)
+        marks = sketch.inpage.astype(np.uint8) | (sketch.listed.astype(np.uint8) << 1)
+        stored = b"".join(
+            [
+                np.array([blocks], np.int64).tobytes(),
+                sketch.keys.tobytes(),
+                sketch.heads.tobytes(),
+                sketch.sizes.tobytes(),
+                marks.tobytes(),
+                sketch.bounds.tobytes(),
+                sketch.shingles.tobytes(),
+            ]
+        )
+        assert sketch.to_bytes() == stored
+        for again in (Sketch.from_bytes(stored), pickle.loads(pickle.dumps(sketch))):
+            assert len(again) == blocks
+            for name in FIELDS:
+                got, want = getattr(again, name), getattr(sketch, name)
+                assert got.dtype == want.dtype and np.array_equal(got, want), name

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from sqlalchemy import Text, bindparam, cast, delete, func, select, update
 
+from service.sketch import Sketch
 from service.store.core import (
     CHUNK,
     LIVE_SPANS,
@@ -48,7 +49,7 @@ class WindowRow(NamedTuple):
     site: str | None
     title: str | None
     published_at: datetime | None
-    sketch: bytes | None
+    sketch: Sketch | None  # the stored sketch, read into its own bytes (the row's go)
     furniture: bytes | None
     painted: bytes | None  # the furniture its flags were made with
     lead_block: int | None
@@ -148,7 +149,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> Window:
                     r[4],
                     r[5],
                     utc(r[6]),
-                    r[7],
+                    Sketch.from_bytes(r[7]) if r[7] is not None else None,
                     r[8],
                     r[9],
                     r[10],
