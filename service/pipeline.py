@@ -242,7 +242,7 @@ class _Fingerprints:
         known = self._known[i] if self._known else None
         if (
             known is not None
-            and len(known.minhash) == self._minhasher.num_perm
+            and (known.bands is not None or len(known.minhash) == self._minhasher.num_perm)
             and known.content_hash == item.sketch.content_hash(kept)
         ):
             fp = known
@@ -295,14 +295,36 @@ def copy_labels(
 
 
 def _band_keys(fps: Sequence[Fingerprint], bands: int, rows: int) -> np.ndarray:
-    """The pages' LSH band keys, made a slice of pages at a time: their signatures stacked
-    at once were 512 MiB at a million pages."""
-    return np.concatenate(
-        [
-            band_keys(np.stack([fp.minhash for fp in fps[start : start + 65_536]]), bands, rows)
-            for start in range(0, len(fps), 65_536)
-        ]
-    )
+    """The pages' LSH band keys: those a fingerprint holds, the others made from its
+    minhash, a slice of pages at a time (their signatures stacked at once were 512 MiB at a
+    million pages)."""
+    out = np.empty((len(fps), bands), dtype=np.uint64)
+    for start in range(0, len(fps), 65_536):
+        chunk = fps[start : start + 65_536]
+        held = np.array([fp.bands is not None for fp in chunk], dtype=bool)
+        at = start + np.flatnonzero(held)
+        if len(at):
+            joined = b"".join([fp.bands for fp in chunk if fp.bands is not None])
+            out[at] = np.frombuffer(joined, np.uint64).reshape(len(at), bands)
+        made = [fp.minhash for fp in chunk if fp.bands is None]
+        if made:
+            out[start + np.flatnonzero(~held)] = band_keys(np.stack(made), bands, rows)
+    return out
+
+
+def stored_bands(minhashes: Sequence[np.ndarray], rules: CopyRules) -> list[bytes | None]:
+    """The band keys of stored minhashes (``Fingerprint.bands``), each as its bytes; None
+    for one made with another number of permutations (its page is fingerprinted again)."""
+    bands, rows = rules.bands
+    out: list[bytes | None] = [None] * len(minhashes)
+    for start in range(0, len(minhashes), 65_536):
+        chunk = minhashes[start : start + 65_536]
+        fits = [i for i, m in enumerate(chunk) if len(m) == rules.num_perm]
+        if fits:
+            keys = band_keys(np.stack([chunk[i] for i in fits]), bands, rows)
+            for i, row in zip(fits, keys, strict=True):
+                out[start + i] = row.tobytes()
+    return out
 
 
 def _copy_step(

@@ -47,6 +47,7 @@ from service.pipeline import (
     clean_text,
     cluster_items,
     flags_of,
+    stored_bands,
     voices_key,
 )
 from service.sketch import Fingerprint
@@ -66,6 +67,7 @@ from service.store.window import (
 )
 
 log = logging.getLogger(__name__)
+_NO_MINHASH = np.zeros(0, dtype=np.uint32)  # a stored fingerprint's: its band keys stand for it
 
 
 @dataclass
@@ -274,7 +276,10 @@ class Reindex:
                 fresh[member] = item
         items: list[Item] = []
         known: list[Fingerprint | None] = []
-        for r, (shingles, minhash) in zip(window, prints, strict=True):
+        # the stored minhashes as the band keys the copy step looks them up by (224 bytes a
+        # page, not 512); a page whose content changed is fingerprinted anew
+        bands = stored_bands([m for _, m in prints], self.config.pipeline.copies)
+        for r, (shingles, _), held in zip(window, prints, bands, strict=True):
             if r.member in fresh:
                 items.append(fresh[r.member])
                 known.append(None)
@@ -292,7 +297,11 @@ class Reindex:
                     origin=Origin(r.site, r.credit, r.repost),
                 )
             )
-            known.append(Fingerprint(r.content_hash, shingles, minhash, r.words))
+            known.append(
+                None
+                if held is None
+                else Fingerprint(r.content_hash, shingles, _NO_MINHASH, r.words, held)
+            )
         return items, fresh, known
 
     def _run(self) -> None:

@@ -254,8 +254,11 @@ class Fingerprint:
 
     content_hash: str
     shingles: np.ndarray  # sorted unique uint32
-    minhash: np.ndarray  # uint32 per permutation
+    minhash: np.ndarray  # uint32 per permutation (empty where ``bands`` stands for it)
     words: int
+    # its LSH band keys (uint64 bytes), where they were made from a stored minhash that was
+    # then let go: 224 bytes, not 512, are what the batch copy step needs of it
+    bands: bytes | None = None
 
 
 def fingerprint(sketch: Sketch, kept: np.ndarray, minhasher: MinHasher) -> Fingerprint:
