@@ -442,10 +442,8 @@ class Quotations:
         self, sketches: Sequence[Sketch], found: Sequence[dict[int, np.ndarray]], test: CopyTest
     ) -> None:
         self._sketches, self._found, self._test = sketches, found, test
-        self._raw = [
-            np.logical_or.reduce(list(f.values())) if f else np.zeros(len(s), dtype=bool)
-            for s, f in zip(sketches, found, strict=True)
-        ]
+        # per page, the blocks quoting any headline; None for the most, which quote none
+        self._raw = [np.logical_or.reduce(list(f.values())) if f else None for f in found]
         self._memo: dict[int, tuple[tuple[bytes, ...], np.ndarray]] = {}
 
     def __call__(self, furniture: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -455,7 +453,8 @@ class Quotations:
         def text(o: int) -> np.ndarray:
             if o not in texts:
                 sketch = self._sketches[o]
-                texts[o] = sketch.shingle_set(sketch.kept(furniture[o]) & ~self._raw[o])
+                kept, raw = sketch.kept(furniture[o]), self._raw[o]
+                texts[o] = sketch.shingle_set(kept if raw is None else kept & ~raw)
             return texts[o]
 
         out = []

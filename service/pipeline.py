@@ -146,7 +146,7 @@ class Embedding:
 # -- batch ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Why:
     """How an item was matched: ``matched`` an item index (batch) or member (live) and
     ``group`` a group label or id, as the caller numbers them."""

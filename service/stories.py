@@ -42,7 +42,7 @@ def decayed(cosine: float, days: float, half_life_days: float) -> float:
     return cosine * 0.5 ** (days / half_life_days)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     """The strongest tie of a group to another group of its story."""
 
