@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -204,22 +205,30 @@ def copy_links(
     return links
 
 
+class Texts(Protocol):
+    """The texts' shingle sets by position: a list, or sets made when asked."""
+
+    def __getitem__(self, i: int, /) -> np.ndarray: ...
+
+
 def copy_components(
     hashes: Sequence[str],
-    shingles: Sequence[np.ndarray],
+    shingles: Texts,
     keys: np.ndarray,
     link: Link,
     *,
     max_bucket: int = 64,
+    sizes: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Duplicate-group label per text: components of exact copies and of near-copy links
     (LSH candidates that ``link`` confirms, from the texts' ``band_keys``) that both ends
-    keep."""
+    keep. ``sizes``: each text's shingle count, where ``shingles`` makes its sets when
+    asked (only the linked texts' are)."""
     n = len(hashes)
     uf = UnionFind(n)
     first: dict[str, int] = {}
     for i, digest in enumerate(hashes):
-        if len(shingles[i]):
+        if sizes[i] if sizes is not None else len(shingles[i]):
             uf.union(first.setdefault(digest, i), i)
     rank = np.array(
         [int(h[:15], 16) if h else 0 for h in hashes], dtype=np.int64
@@ -233,7 +242,7 @@ def copy_components(
     return uf.labels()
 
 
-def both_keep(ends: np.ndarray, shingles: Sequence[np.ndarray], rank: np.ndarray) -> np.ndarray:
+def both_keep(ends: np.ndarray, shingles: Texts, rank: np.ndarray) -> np.ndarray:
     """Which links (rows of ``ends``) both of their pages keep (``kept_links``, each page's
     links in their order in ``ends``). The links are held as arrays, each page's a run of
     one sorted array: a set of kept others per page was 0.2 KiB a page."""
@@ -244,6 +253,9 @@ def both_keep(ends: np.ndarray, shingles: Sequence[np.ndarray], rank: np.ndarray
     kept = np.zeros(len(order), dtype=bool)  # per direction, in ``order``
     bounds = np.r_[starts, len(order)].tolist()
     for node, low, high in zip(nodes.tolist(), bounds, bounds[1:], strict=False):
+        if high - low < 2:  # a page with one link keeps it: no set is asked for
+            kept[low:high] = True
+            continue
         others = target[order[low:high]].tolist()
         chosen = kept_links(
             shingles[node], [shingles[o] for o in others], [int(rank[o]) for o in others]

@@ -252,6 +252,48 @@ class _Fingerprints:
         return fp
 
 
+class _Texts:
+    """Each page's shingle set over the blocks it keeps: its fingerprint's, or made from its
+    sketch when asked where the fingerprint holds none (a stored page's). What is made is not
+    kept: a stored window's sets, held, were 1.1 GiB at a million pages, and a page's set is
+    asked for a few times a night (its links tested, its copy similarity taken)."""
+
+    def __init__(
+        self, items: Sequence[Item], kept: Sequence[np.ndarray], fps: Sequence[Fingerprint]
+    ) -> None:
+        self._items, self._kept, self._fps = items, kept, fps
+
+    def __len__(self) -> int:
+        return len(self._fps)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        fp = self._fps[i]
+        if fp.count is None:
+            return fp.shingles
+        return self._items[i].sketch.shingle_set(self._kept[i])
+
+
+class _Views:
+    """Each page's copy view, made when a link is tested (``_Texts``: its shingle set is)."""
+
+    def __init__(
+        self,
+        items: Sequence[Item],
+        kept: Sequence[np.ndarray],
+        texts: _Texts,
+        repeated: Sequence[np.ndarray],
+        sites: Sequence[int | None],
+    ) -> None:
+        self._items, self._kept, self._texts = items, kept, texts
+        self._repeated, self._sites = repeated, sites
+
+    def __getitem__(self, i: int) -> CopyView:
+        it = self._items[i]
+        return CopyView(
+            it.sketch, self._kept[i], self._texts[i], self._sites[i], self._repeated[i], it.headline
+        )
+
+
 class _Links:
     """The copy relation over a corpus's views, each pair decided once per pair of masks:
     the furniture rounds change few pages, so most links carry over from the last."""
@@ -259,10 +301,10 @@ class _Links:
     def __init__(self, relation: CopyRelation) -> None:
         self._relation = relation
         self._memo: dict[tuple[int, int], tuple[bytes, bytes, tuple[bool, float]]] = {}
-        self._views: Sequence[CopyView] = ()
+        self._views: _Views | None = None
         self._masks: list[bytes] = []
 
-    def use(self, views: Sequence[CopyView], keys: list[bytes]) -> None:
+    def use(self, views: _Views, keys: list[bytes]) -> None:
         """Decide links between ``views`` next, each page's kept mask as ``keys`` (bytes)."""
         self._views, self._masks = views, keys
 
@@ -270,6 +312,7 @@ class _Links:
         hit = self._memo.get((a, b))
         if hit is not None and hit[0] == self._masks[a] and hit[1] == self._masks[b]:
             return hit[2]
+        assert self._views is not None, "use() names the views first"
         out = self._relation.link(self._views[a], self._views[b])
         self._memo[(a, b)] = (self._masks[a], self._masks[b], out)
         return out
@@ -277,6 +320,7 @@ class _Links:
 
 def copy_labels(
     fps: Sequence[Fingerprint],
+    texts: _Texts,
     links: Callable[[int, int], tuple[bool, float]],
     config: PipelineConfig,
 ) -> np.ndarray:
@@ -287,10 +331,11 @@ def copy_labels(
         return np.zeros(0, dtype=np.int64)
     return copy_components(
         [fp.content_hash for fp in fps],
-        [fp.shingles for fp in fps],
+        texts,
         _band_keys(fps, bands, rows),  # held by the callee alone, which lets it go early
         links,
         max_bucket=rules.max_bucket,
+        sizes=[fp.shingle_count() for fp in fps],
     )
 
 
@@ -329,10 +374,10 @@ def stored_bands(minhashes: Sequence[np.ndarray], rules: CopyRules) -> list[byte
 
 def _copy_step(
     items: Sequence[Item], config: PipelineConfig, known: Known = ()
-) -> tuple[list[Decision], list[Fingerprint], np.ndarray]:
-    """Each page's furniture (converged with the copies), fingerprint and copy label. What
-    only this step reads (headline index, copy views, decided links, quotations) is let go
-    when it returns, before the story step's join allocates its own."""
+) -> tuple[list[Decision], list[Fingerprint], np.ndarray, _Texts]:
+    """Each page's furniture (converged with the copies), fingerprint, copy label and
+    shingle set (``_Texts``). What only this step reads (headline index, decided links,
+    quotations) is let go when it returns, before the story step's join allocates its own."""
     prints = _Fingerprints(items, MinHasher(config.copies.num_perm), known)
     sketches = [it.sketch for it in items]
     sites = infer_sites(sketches, [it.site for it in items], config.furniture)
@@ -344,31 +389,27 @@ def _copy_step(
     relation = CopyRelation(config.copies)
     quotes, links = Quotations(sketches, found, relation.test), _Links(relation)
 
-    last: list[tuple[list[bytes], list[Fingerprint], np.ndarray]] = []
+    last: list[tuple[list[bytes], list[Fingerprint], np.ndarray, _Texts]] = []
 
-    def labels_of(masks: Sequence[np.ndarray]) -> tuple[list[Fingerprint], np.ndarray]:
+    def labels_of(masks: Sequence[np.ndarray]) -> tuple[list[Fingerprint], np.ndarray, _Texts]:
         """Fingerprints and copy labels of the pages under ``masks``; the last round's
         again when every page keeps the same blocks (the converged round, then the final
         decisions, whose masks differ only in blocks flagged in the page)."""
         kept = [it.sketch.kept(m) for it, m in zip(items, masks, strict=True)]
         keys = [k.tobytes() for k in kept]
         if last and last[0][0] == keys:
-            return last[0][1], last[0][2]
+            return last[0][1], last[0][2], last[0][3]
         fps = [prints(i, k, b) for i, (k, b) in enumerate(zip(kept, keys, strict=True))]
-        views = [
-            CopyView(it.sketch, k, fp.shingles, site, r, it.headline)
-            for it, k, fp, r, site in zip(items, kept, fps, repeated, sites, strict=True)
-        ]
-        links.use(views, keys)
-        labels = copy_labels(fps, links, config)
-        last[:] = [(keys, fps, labels)]
-        return fps, labels
+        texts = _Texts(items, kept, fps)
+        links.use(_Views(items, kept, texts, repeated, sites), keys)
+        labels = copy_labels(fps, texts, links, config)
+        last[:] = [(keys, fps, labels, texts)]
+        return fps, labels, texts
 
     def group(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        fps, labels = labels_of(masks)
-        counted = np.array(
-            [len(fp.shingles) >= config.furniture.min_shingles for fp in fps], dtype=bool
-        )
+        fps, labels, _ = labels_of(masks)
+        least = config.furniture.min_shingles
+        counted = np.array([fp.shingle_count() >= least for fp in fps], dtype=bool)
         return labels, counted
 
     decisions = learn(sketches, sites, config.furniture, group, quotes)
@@ -376,8 +417,8 @@ def _copy_step(
         Decision(d.furniture & ~it.sketch.inpage, d.counts, d.lead)
         for d, it in zip(decisions, items, strict=True)
     ]
-    fps, labels = labels_of([d.furniture for d in decisions])
-    return decisions, fps, labels
+    fps, labels, texts = labels_of([d.furniture for d in decisions])
+    return decisions, fps, labels, texts
 
 
 def cluster_items(
@@ -397,7 +438,7 @@ def cluster_items(
     arrays (1.6 GiB at a million stored pages) go before the story step."""
     if not items:
         return BatchResult([], {}, {})
-    decisions, fps, labels = _copy_step(items, config, known or ())
+    decisions, fps, labels, texts = _copy_step(items, config, known or ())
     order = config.canonical.order(
         [
             Candidate(it.id, it.published_at, fp.words, it.origin)
@@ -408,7 +449,8 @@ def cluster_items(
     for i in order:
         members.setdefault(int(labels[i]), []).append(i)
     canonical = {label: ordered[0] for label, ordered in members.items()}
-    copied = _copied(fps, labels, canonical)
+    copied = _copied(texts, fps, members)
+    del texts
     if known:
         fps = [_slim(fp) if fp is known[i] else fp for i, fp in enumerate(fps)]
         known.clear()
@@ -459,15 +501,19 @@ def _slim(fp: Fingerprint) -> Fingerprint:
 
 
 def _copied(
-    fps: Sequence[Fingerprint], labels: np.ndarray, canonical: dict[int, int]
+    texts: _Texts, fps: Sequence[Fingerprint], members: dict[int, list[int]]
 ) -> dict[int, tuple[float, bool]]:
-    """Per page that copies its group's canonical: the share of the smaller shingle set
-    the two have in common, and whether their kept text is the same."""
+    """Per page that copies its group's canonical (``members``: per group, canonical
+    first): the share of the smaller shingle set the two have in common, and whether their
+    kept text is the same. A group's sets are made one group at a time."""
     out = {}
-    for i, label in enumerate(labels.tolist()):
-        rep = canonical[label]
-        if i != rep:
-            a, b = fps[i].shingles, fps[rep].shingles
+    for ordered in members.values():
+        if len(ordered) < 2:
+            continue
+        rep = ordered[0]
+        b = texts[rep]
+        for i in ordered[1:]:
+            a = texts[i]
             small = min(len(a), len(b))
             similarity = round(common(a, b) / small, 4) if small else 1.0
             out[i] = (similarity, fps[i].content_hash == fps[rep].content_hash)

@@ -67,7 +67,9 @@ from service.store.window import (
 )
 
 log = logging.getLogger(__name__)
-_NO_MINHASH = np.zeros(0, dtype=np.uint32)  # a stored fingerprint's: its band keys stand for it
+# a stored fingerprint's arrays: its band keys stand for its minhash, its sketch for its
+# shingle set
+_NONE = np.zeros(0, dtype=np.uint32)
 
 
 @dataclass
@@ -256,10 +258,10 @@ class Reindex:
         return self.report
 
     def _items(
-        self, window: Sequence[WindowRow], prints: Sequence[tuple[np.ndarray, np.ndarray]]
+        self, window: Sequence[WindowRow], minhashes: Sequence[np.ndarray]
     ) -> tuple[list[Item], dict[int, Item], list[Fingerprint | None]]:
         """Items of the window from their stored sketches, and their stored fingerprints
-        (``prints``: the arrays; the batch lets them go after its copy step); articles
+        (hash, words, shingle count, and band keys made from ``minhashes``); articles
         prepared with an older preparation are prepared again from their input (returned
         by member, with no stored fingerprint)."""
         shingle_words = self.config.pipeline.copies.shingle_words
@@ -278,8 +280,8 @@ class Reindex:
         known: list[Fingerprint | None] = []
         # the stored minhashes as the band keys the copy step looks them up by (224 bytes a
         # page, not 512); a page whose content changed is fingerprinted anew
-        bands = stored_bands([m for _, m in prints], self.config.pipeline.copies)
-        for r, (shingles, _), held in zip(window, prints, bands, strict=True):
+        bands = stored_bands(minhashes, self.config.pipeline.copies)
+        for r, held in zip(window, bands, strict=True):
             if r.member in fresh:
                 items.append(fresh[r.member])
                 known.append(None)
@@ -300,7 +302,7 @@ class Reindex:
             known.append(
                 None
                 if held is None
-                else Fingerprint(r.content_hash, shingles, _NO_MINHASH, r.words, held)
+                else Fingerprint(r.content_hash, _NONE, _NONE, r.words, held, r.shingle_count)
             )
         return items, fresh, known
 
@@ -310,12 +312,12 @@ class Reindex:
         report.window_start = since.isoformat()
         version = self.store.index_version() + 1
         report.version = version
-        window, prints = read_window(self.store, since)
+        window, minhashes = read_window(self.store, since)
         report.articles = len(window)
         self._step("read")
 
-        items, fresh, known = self._items(window, prints)
-        del prints  # ``known`` holds what the batch reuses, and lets it go
+        items, fresh, known = self._items(window, minhashes)
+        del minhashes  # ``known`` holds what the batch reuses (band keys), and lets it go
         report.prepared_again = len(fresh)
         self._step("prepare")
 

@@ -259,6 +259,12 @@ class Fingerprint:
     # its LSH band keys (uint64 bytes), where they were made from a stored minhash that was
     # then let go: 224 bytes, not 512, are what the batch copy step needs of it
     bands: bytes | None = None
+    # the shingle set's size where the set is not held (``shingles`` empty): a stored
+    # page's, whose set the batch copy step makes from its sketch when it needs it
+    count: int | None = None
+
+    def shingle_count(self) -> int:
+        return len(self.shingles) if self.count is None else self.count
 
 
 def fingerprint(sketch: Sketch, kept: np.ndarray, minhasher: MinHasher) -> Fingerprint:

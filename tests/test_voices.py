@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from service.article import parse_article
 from service.embedder import Embedder
 from service.items import item_of
-from service.pipeline import Embedding, cluster_items
+from service.pipeline import Embedding, cluster_items, stored_bands
 from service.settings import Settings
 from service.sketch import Fingerprint, MinHasher, fingerprint
 from service.voices import combine, group_key, headline_form, same_headline, voices
@@ -73,8 +75,9 @@ def test_a_furniture_title_on_the_canonical_does_not_speak_alone(model: Embedder
 
 def test_known_fingerprints_place_as_made_ones_and_are_let_go(model: Embedder) -> None:
     """The reindex hands the batch the store's fingerprints: the placements are those of
-    fingerprints made anew, the list is emptied after the copy step, and a placement keeps
-    only the hash and word count of a reused one (its arrays were the store's)."""
+    fingerprints made anew (a copy's similarity too, where its set is made from its sketch),
+    the list is emptied after the copy step, and a placement keeps only the hash and word
+    count of a reused one (its arrays were the store's)."""
     settings = Settings()
     config = settings.pipeline
     rows = [
@@ -89,6 +92,12 @@ def test_known_fingerprints_place_as_made_ones_and_are_let_go(model: Embedder) -
         fingerprint(it.sketch, it.sketch.kept(), minhasher) for it in items
     ]
     known[3] = None  # an article prepared again has none
+    # as the reindex holds a stored one: band keys for its minhash, its sketch for its set
+    held = known[1]
+    assert held is not None
+    empty = np.zeros(0, np.uint32)
+    bands = stored_bands([held.minhash], config.copies)[0]
+    known[1] = replace(held, shingles=empty, minhash=empty, bands=bands, count=len(held.shingles))
     stored = list(known)
     with_known = cluster_items(items, config, Embedding(model, config.lead_words), known=known)
     made = cluster_items(items, config, Embedding(model, config.lead_words))

@@ -60,19 +60,20 @@ class WindowRow(NamedTuple):
     credit: str | None = None
     repost: bool = False
     evidence: int | None = None  # a digest of the stored evidence (``digest``)
-    words: int = 0  # of the stored fingerprint (its arrays are ``Window.prints``)
+    words: int = 0  # of the stored fingerprint (its minhash is in ``Window.minhashes``)
+    shingle_count: int = 0  # of the stored fingerprint: the set is made from the sketch
 
 
 class Window(NamedTuple):
-    """The window's rows, and beside them each row's stored fingerprint arrays (shingle
-    set, minhash: uint32 views of one array per chunk read). The reindex reuses a stored
-    fingerprint while the page keeps the blocks it was made from, and lets the arrays go
-    after its copy step: a chunk's array is mapped on its own and goes back whole, where a
-    blob a row left holes between the sketches kept, which the process held on to (a 200k
-    night's peak: 1,734 MiB, not 1,515)."""
+    """The window's rows, and beside them each row's stored minhash (uint32 views of one
+    array per chunk read), which the reindex turns into band keys and lets go: a chunk's
+    array is mapped on its own and goes back whole, where a blob a row left holes between
+    the sketches kept, which the process held on to (a 200k night's peak: 1,734 MiB, not
+    1,515). A stored shingle set is not read (its size is): it is the sketch's shingles
+    over the blocks it was made from, made again when a link is tested."""
 
     rows: list[WindowRow]
-    prints: list[tuple[np.ndarray, np.ndarray]]
+    minhashes: list[np.ndarray]
 
 
 def json_text(value: Any) -> str:
@@ -121,7 +122,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> Window:
         ArticleRow.repost,
         cast(ArticleRow.evidence, Text),  # its text as stored: hashed, not parsed
         ArticleRow.words,
-        ArticleSketchRow.shingles,
+        func.length(ArticleSketchRow.shingles),
         ArticleSketchRow.minhash,
     )
     window = Window([], [])
@@ -137,8 +138,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> Window:
             chunk = conn.execute(query).all()
         if not chunk:
             return window
-        shingles, minhash = _joined([r[19] for r in chunk]), _joined([r[20] for r in chunk])
-        window.prints.extend(zip(shingles, minhash, strict=True))
+        window.minhashes.extend(_joined([r[20] for r in chunk]))
         for r in chunk:
             window.rows.append(
                 WindowRow(
@@ -161,6 +161,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> Window:
                     bool(r[16]),
                     digest(r[17]) if r[17] not in (None, "null") else None,
                     int(r[18] or 0),
+                    int(r[19] or 0) // 4,
                 )
             )
         last = int(chunk[-1][0])
