@@ -42,11 +42,13 @@ from service.page_store import page_terms
 from service.pipeline import (
     BatchResult,
     Embedding,
+    GroupVectors,
     Voice,
     batch_evidence,
     clean_text,
     cluster_items,
     flags_of,
+    kept_rows,
     stored_bands,
     voices_key,
 )
@@ -149,8 +151,9 @@ def article_of(row: StoredInput) -> Article:
 class StoredVectors:
     """Vectors of the window's groups: the stored one while what it was made from (its
     voices' lead keys) holds, else embedded from the voices' stored inputs. The stored
-    vectors are read when asked (after the copy step, whose peak they would raise) and
-    let go when answered: the answer holds the rows it reuses."""
+    vectors are read when asked (after the copy step, whose peak they would raise),
+    straight into the rows of the answer's matrix, which the story step and the index use
+    as it is: the matrix is made once."""
 
     def __init__(
         self,
@@ -169,15 +172,13 @@ class StoredVectors:
         # in this run: the write step stores it with the vector
         self.made: dict[int, str] = {}
 
-    def vectors(self, groups: Sequence[Sequence[Voice]]) -> list[np.ndarray | None]:
+    def vectors(self, groups: Sequence[Sequence[Voice]]) -> GroupVectors:
         words, version = self._config.pipeline.lead_words, self._config.vector_version
         keys = [voices_key(spoken, words, version) for spoken in groups]
-        stored = self._store.vectors_by_key(self._groups, version)
-        out: list[np.ndarray | None] = [stored.get(key) for key in keys]
-        del stored
-        todo = [g for g, v in enumerate(out) if v is None]
+        matrix, present = self._store.vectors_by_key(self._groups, version, keys)
+        todo = np.flatnonzero(~present).tolist()
         if not todo:
-            return out
+            return GroupVectors(matrix, present)
         speakers = [item for g in todo for item, _ in groups[g]]
         rows = self._store.inputs([self._member_of[item.id] for item in speakers])
         pipeline = self._config.pipeline
@@ -188,11 +189,15 @@ class StoredVectors:
 
         prepared = [[(again(item), kept) for item, kept in groups[g]] for g in todo]
         embedding = Embedding(self._embedder(), words, pipeline.embed_batch)
-        for g, vector in zip(todo, embedding.vectors(prepared), strict=True):
-            out[g] = vector
-            if vector is not None:
-                self.made[g] = keys[g]
-        return out
+        for g, vector in zip(todo, embedding.each(prepared), strict=True):
+            if vector is None:
+                continue
+            if matrix is None:
+                matrix = np.empty((len(groups), len(vector)), np.float32)
+            matrix[g] = vector
+            present[g] = True
+            self.made[g] = keys[g]
+        return GroupVectors(kept_rows(matrix, present) if matrix is not None else None, present)
 
 
 class Reindex:

@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from service.pipeline import GroupVectors, kept_rows
 from service.store import Store, connect
 from service.store.core import id_runs
 from service.store.migrate import upgrade
@@ -48,11 +49,33 @@ def test_stored_vectors_are_read_for_the_groups_asked_only(tmp_path: Path) -> No
                     vector_key=f"key-{g}",
                 )
             )
-    found = store.vectors_by_key([3, 5, 9, 40_000], "v1")
-    assert sorted(found.rows) == ["key-3", "key-40000", "key-5"]  # 4 lies between: not asked
-    assert found.matrix.shape == (3, 4)
-    key_5 = found.get("key-5")
-    assert key_5 is not None and key_5.tolist() == [5.0] * 4
-    assert found.get("key-4") is None
+    asked = ["key-5", "key-4", "key-9", "key-40000", "key-5", "key-3"]
+    found = store.vectors_by_key([3, 5, 9, 40_000], "v1", asked)
+    # 4 lies between the ids asked but was not asked; 9's vector is of another version
+    assert found.found.tolist() == [True, False, False, True, True, True]
+    assert found.matrix is not None and found.matrix.shape == (6, 4)
+    assert found.matrix[found.found, 0].tolist() == [5.0, 40_000.0, 5.0, 3.0]
+    assert store.vectors_by_key([3], "v2", ["key-3"]).matrix is None
     # by id, whatever the version, in the order asked
     assert store.vectors([40_000, 9, 3])[:, 0].tolist() == [40_000.0, 9.0, 3.0]
+
+
+@given(st.lists(st.booleans(), max_size=200), st.integers(1, 7))
+def test_kept_rows_moves_the_present_rows_to_the_front_in_place(
+    present: list[bool], dim: int
+) -> None:
+    """A reindex's matrix has a row per group asked; those of groups with no vector are
+    dropped by moving the others forward in the same matrix, in order."""
+    mask = np.array(present, dtype=bool)
+    matrix = np.arange(len(present) * dim, dtype=np.float32).reshape(len(present), dim).copy()
+    want = matrix[mask].copy()
+    rows = [row if has else None for row, has in zip(matrix, present, strict=True)]
+    stacked = GroupVectors.stacked(rows)
+    assert stacked.present.tolist() == present
+    if any(present):
+        assert stacked.matrix is not None and np.array_equal(stacked.matrix, want)
+    else:
+        assert stacked.matrix is None
+    got = kept_rows(matrix, mask)
+    assert np.array_equal(got, want)
+    assert got is matrix or got.base is matrix  # moved inside it: no second matrix

@@ -60,7 +60,7 @@ def test_a_furniture_title_on_the_canonical_does_not_speak_alone(model: Embedder
     assert result.placements[1].group == wire and result.canonical[wire] == 0
     assert result.voices[wire] == [0, 1]
     alone, heard = (
-        Embedding(model, config.lead_words).vectors(
+        Embedding(model, config.lead_words).each(
             [[(items[i], items[i].sketch.kept(result.placements[i].decision.furniture))]]
         )[0]
         for i in (0, 1)

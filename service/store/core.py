@@ -294,14 +294,10 @@ LIVE_SPANS = select(
 
 
 class KeyedVectors(NamedTuple):
-    """Stored vectors, one row each, found by their ``vector_key``."""
+    """Stored vectors read into the rows of a matrix the caller asked for by key."""
 
-    rows: dict[str, int]
-    matrix: np.ndarray
-
-    def get(self, key: str) -> np.ndarray | None:
-        row = self.rows.get(key)
-        return None if row is None else self.matrix[row]
+    matrix: np.ndarray | None  # float32, a row per key asked; None when none was stored
+    found: np.ndarray  # bool per key asked: its row holds the stored vector
 
 
 class Store:
@@ -616,29 +612,34 @@ class Store:
                 out.update({int(g): (v, m) for g, v, m in s.execute(query).all()})
         return out
 
-    def vectors_by_key(self, ids: Sequence[int], version: str) -> KeyedVectors:
-        """The current vectors of these groups by what they were made from (``vector_key``);
-        a reindex asks for every group of the window (``_groups_by_id``). One matrix, not an
-        array per group: at half a million groups that is 0.7 GiB held once, and the story
-        step's gather can let it go whole."""
+    def vectors_by_key(self, ids: Sequence[int], version: str, keys: Sequence[str]) -> KeyedVectors:
+        """The current vectors of these groups by what they were made from (``vector_key``),
+        read straight into a row per key asked, in that order (a key asked twice gets its
+        vector twice); a reindex asks for every group of the window (``_groups_by_id``).
+        The rows of keys not found are left for the caller to fill: at half a million
+        groups the matrix is 0.7 GiB, made once and not copied."""
         current = (
             GroupRow.vector_version == version,
             GroupRow.vector.is_not(None),
             GroupRow.vector_key.is_not(None),
         )
-        rows: dict[str, int] = {}
-        matrix = np.zeros((0, 0), np.float32)
+        rows: dict[str, list[int]] = {}
+        for row, key in enumerate(keys):
+            rows.setdefault(key, []).append(row)
+        found = np.zeros(len(keys), dtype=bool)
+        matrix: np.ndarray | None = None
         with self.session() as s:
             for _, key, blob in _groups_by_id(
                 s, ids, GroupRow.vector_key, GroupRow.vector, where=current
             ):
-                if not blob:
+                at = rows.get(str(key))
+                if not blob or not at:
                     continue
-                if not rows:
-                    matrix = np.empty((len(ids), len(blob) // 4), np.float32)
-                matrix[len(rows)] = vector_of(blob)
-                rows[str(key)] = len(rows)
-        return KeyedVectors(rows, matrix[: len(rows)])
+                if matrix is None:
+                    matrix = np.empty((len(keys), len(blob) // 4), np.float32)
+                matrix[at] = vector_of(blob)
+                found[at] = True
+        return KeyedVectors(matrix, found)
 
     def last_reindex(self) -> ReindexRow | None:
         with self.session() as s:
