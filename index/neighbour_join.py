@@ -37,6 +37,8 @@ def _empty() -> Neighbours:
 def _concat(parts: list[Neighbours]) -> Neighbours:
     if not parts:
         return _empty()
+    if len(parts) == 1:  # one process's join: no copy of its n * k neighbours
+        return parts[0]
     a, b, c = zip(*parts, strict=True)
     return np.concatenate(a), np.concatenate(b), np.concatenate(c)
 
@@ -200,9 +202,15 @@ def join_rows(
             best[who] = np.take_along_axis(pool, top, axis=1)
             best_ids[who] = np.take_along_axis(pool_ids, top, axis=1)
             bar[who] = np.maximum(best[who].min(axis=1), floor)
+    # each row's places by cosine, descending (ties to the smaller id), sorted in place of
+    # one sort over every row's (a second n * k copy of the neighbours at a million rows)
+    order = np.lexsort((best_ids, -best), axis=1)
+    best = np.take_along_axis(best, order, axis=1).reshape(-1)
+    best_ids = np.take_along_axis(best_ids, order, axis=1).reshape(-1)
+    del order
     rows = np.repeat(np.arange(first, last, dtype=np.int64), k)
-    keep = best.reshape(-1) >= floor  # a row with fewer than k neighbours keeps -inf places
-    return _best((rows[keep], best_ids.reshape(-1)[keep], best.reshape(-1)[keep]), k)
+    keep = best >= floor  # a row with fewer than k neighbours keeps -inf places
+    return rows[keep], best_ids[keep], best[keep]
 
 
 def ivf_join(

@@ -197,6 +197,7 @@ def story_partition(
     k = min(rules.neighbours + 1, n)
     found = neighbours(matrix, plan, k, rules.threshold, trained, runner, lists)
     pairs, scores, cosines = candidate_pairs(found, spans, rules)
+    del found  # n * k neighbours: what the agglomeration allocates can use their room
     labels = average_link(matrix, pairs, rules.threshold)
     return labels, _best_links(labels, pairs, scores, cosines, n)
 
