@@ -205,12 +205,13 @@ def join_rows(
     # each row's places by cosine, descending (ties to the smaller id), sorted in place of
     # one sort over every row's (a second n * k copy of the neighbours at a million rows)
     order = np.lexsort((best_ids, -best), axis=1)
-    best = np.take_along_axis(best, order, axis=1).reshape(-1)
-    best_ids = np.take_along_axis(best_ids, order, axis=1).reshape(-1)
-    del order
+    cosines = np.take_along_axis(best, order, axis=1).reshape(-1)
+    del best
+    others = np.take_along_axis(best_ids, order, axis=1).reshape(-1)
+    del best_ids, order
     rows = np.repeat(np.arange(first, last, dtype=np.int64), k)
-    keep = best >= floor  # a row with fewer than k neighbours keeps -inf places
-    return rows[keep], best_ids[keep], best[keep]
+    keep = cosines >= floor  # a row with fewer than k neighbours keeps -inf places
+    return rows[keep], others[keep], cosines[keep]
 
 
 def ivf_join(
