@@ -205,7 +205,8 @@ def learn(
     group: Grouping,
     extra: Extra | None = None,
 ) -> list[Decision]:
-    """Each page's furniture in a corpus, converged with its copies.
+    """Each page's furniture in a corpus, converged with its copies (blocks its page flags
+    are not furniture).
 
     ``group(masks)`` returns each page's copy group on the text the masks leave, and
     whether that text is long enough to count; ``extra(masks)`` adds blocks that are not
@@ -247,6 +248,9 @@ def learn(
         seen.append(packed)
         furniture = again
     leads = _split(found.lead, table.bounds)
+    # a block its page flags is no furniture (its own flag covers it): left out here, over
+    # the whole table, each page's mask is a view of one array, not an array of its own
+    furniture = furniture & ~table.inpage
     return [
         Decision(mask, count, int(np.argmax(lead)) if lead.any() else -1)
         for mask, count, lead in zip(

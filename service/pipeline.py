@@ -444,10 +444,6 @@ def _copy_step(
         return labels, counted
 
     decisions = learn(sketches, sites, config.furniture, group, quotes)
-    decisions = [
-        Decision(d.furniture & ~it.sketch.inpage, d.counts, d.lead)
-        for d, it in zip(decisions, items, strict=True)
-    ]
     fps, labels, texts = labels_of([d.furniture for d in decisions])
     return decisions, fps, labels, texts
 
