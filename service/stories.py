@@ -203,30 +203,45 @@ def story_partition(
 
 
 def candidate_pairs(
-    found: Neighbours, spans: Sequence[Span | None], rules: StoryRules
+    found: Neighbours, spans: Sequence[Span | None], rules: StoryRules, chunk: int = 1 << 20
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each pair (low, high) of rows among the ``found`` neighbours, inside the time window
     at a decayed cosine of at least the threshold, sorted, with its best (decayed cosine,
     cosine) over both directions: ``days_apart`` and ``decayed`` computed in numpy. (The
-    decay never raises a cosine, so neighbours under the threshold were not needed.)"""
+    decay never raises a cosine, so neighbours under the threshold were not needed.) The
+    neighbours are filtered ``chunk`` at a time and the pairs kept as one 64-bit code each:
+    a million groups' ten million neighbours, filtered at once, took 1 GiB of temporaries."""
     known = np.array([s is not None for s in spans], dtype=bool)
     first = np.array([micros(s[0]) if s else 0 for s in spans], dtype=np.int64)
     last = np.array([micros(s[1]) if s else 0 for s in spans], dtype=np.int64)
-    a, b, cosine = found[0], found[1], found[2].astype(np.float64)
-    keep = b != a
-    a, b, cosine = a[keep], b[keep], cosine[keep]
-    when = first[a]
-    gap = np.maximum(np.maximum(first[b] - when, when - last[b]), 0)
-    days = np.where(known[a] & known[b], gap / 1e6 / SECONDS_PER_DAY, 0.0)
-    score = cosine * np.power(0.5, days / rules.half_life_days)
-    ok = (days <= rules.window_days) & (score >= rules.threshold)
-    pairs = np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)[ok]
-    scores, cosines = score[ok], cosine[ok]
+    n = np.int64(len(spans))
+    codes, scores, cosines = [], [], []
+    for start in range(0, len(found[0]), chunk):
+        a, b = found[0][start : start + chunk], found[1][start : start + chunk]
+        cosine = found[2][start : start + chunk].astype(np.float64)
+        keep = b != a
+        a, b, cosine = a[keep], b[keep], cosine[keep]
+        when = first[a]
+        gap = np.maximum(np.maximum(first[b] - when, when - last[b]), 0)
+        days = np.where(known[a] & known[b], gap / 1e6 / SECONDS_PER_DAY, 0.0)
+        score = cosine * np.power(0.5, days / rules.half_life_days)
+        ok = (days <= rules.window_days) & (score >= rules.threshold)
+        a, b = a[ok], b[ok]
+        codes.append(np.minimum(a, b) * n + np.maximum(a, b))
+        scores.append(score[ok])
+        cosines.append(cosine[ok])
+    if not codes:
+        return np.zeros((0, 2), np.int64), np.zeros(0), np.zeros(0)
+    code, score, cosine = np.concatenate(codes), np.concatenate(scores), np.concatenate(cosines)
+    del codes, scores, cosines
     # per pair, the largest (score, cosine), pairs in ascending order
-    order = np.lexsort((-cosines, -scores, pairs[:, 1], pairs[:, 0]))
-    pairs, scores, cosines = pairs[order], scores[order], cosines[order]
-    first_of = np.r_[True, np.any(pairs[1:] != pairs[:-1], axis=1)] if len(pairs) else []
-    return pairs[first_of], scores[first_of], cosines[first_of]
+    order = np.lexsort((-cosine, -score, code))
+    code, score, cosine = code[order], score[order], cosine[order]
+    del order
+    first_of = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, bool)
+    code = code[first_of]
+    pairs = np.stack([code // n, code % n], axis=1)
+    return pairs, score[first_of], cosine[first_of]
 
 
 def _best_links(
