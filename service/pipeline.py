@@ -294,9 +294,6 @@ class _Texts:
     ) -> None:
         self._items, self._kept, self._fps = items, kept, fps
 
-    def __len__(self) -> int:
-        return len(self._fps)
-
     def __getitem__(self, i: int) -> np.ndarray:
         fp = self._fps[i]
         if fp.count is None:

@@ -60,6 +60,8 @@ class Sketch:
         n = len(keys)
         if not (len(heads) == len(sizes) == len(inpage) == len(listed) == n == len(bounds) - 1):
             raise ValueError("a sketch's per-block arrays must have one entry per block")
+        if int(bounds[-1]) != len(shingles):
+            raise ValueError("a sketch's last shingle offset must be its number of shingles")
         self._n, self._s = n, len(shingles)
         self._blob = b"".join(
             (
