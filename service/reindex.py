@@ -52,7 +52,7 @@ from service.pipeline import (
     stored_bands,
     voices_key,
 )
-from service.sketch import Fingerprint
+from service.sketch import NOT_HELD, Fingerprint
 from service.store import Store, StoredInput, array_bytes, now, vector_bytes
 from service.store.lock import reindex_lock
 from service.store.window import (
@@ -69,9 +69,6 @@ from service.store.window import (
 )
 
 log = logging.getLogger(__name__)
-# a stored fingerprint's arrays: its band keys stand for its minhash, its sketch for its
-# shingle set
-_NONE = np.zeros(0, dtype=np.uint32)
 
 
 @dataclass
@@ -307,7 +304,7 @@ class Reindex:
             known.append(
                 None
                 if held is None
-                else Fingerprint(r.content_hash, _NONE, _NONE, r.words, held, r.shingle_count)
+                else Fingerprint(r.content_hash, NOT_HELD, NOT_HELD, r.words, held, r.shingle_count)
             )
         return items, fresh, known
 

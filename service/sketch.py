@@ -108,7 +108,16 @@ class Sketch:
         return self._n
 
     def __reduce__(self) -> tuple[object, tuple[bytes]]:
-        return _unpickled, (self._blob,)
+        return Sketch._held, (self._blob,)
+
+    @classmethod
+    def _held(cls, blob: bytes) -> Sketch:
+        """A sketch from bytes in its own layout (``from_bytes`` rearranges the store's)."""
+        sketch = cls.__new__(cls)
+        n = int(np.frombuffer(blob, np.int64, 1)[0])
+        sketch._blob, sketch._n = blob, n
+        sketch._s = int(np.frombuffer(blob, np.int64, 1, 8 + 16 * n)[0])
+        return sketch
 
     def kept(self, furniture: np.ndarray | None = None) -> np.ndarray:
         """Mask of the blocks left to compare: not flagged in the page, not furniture."""
@@ -170,27 +179,18 @@ class Sketch:
         marks = np.frombuffer(blob, np.uint8, n, 8 + 16 * n)
         at = 8 + 17 * n  # the bounds
         s = int(np.frombuffer(blob, np.int64, 1, at + 8 * n)[0])
-        sketch = cls.__new__(cls)
-        sketch._n, sketch._s = n, s
-        sketch._blob = b"".join(
-            (
-                blob[: 8 + 8 * n],  # count, keys
-                blob[at : at + 8 * (n + 1)],  # bounds
-                blob[8 + 8 * n : 8 + 16 * n],  # heads, sizes
-                blob[at + 8 * (n + 1) : at + 8 * (n + 1) + 4 * s],  # shingles
-                (marks & 1).tobytes(),  # in-page drops as bools
-                (marks >> 1 & 1).tobytes(),  # list entries as bools
+        return cls._held(
+            b"".join(
+                (
+                    blob[: 8 + 8 * n],  # count, keys
+                    blob[at : at + 8 * (n + 1)],  # bounds
+                    blob[8 + 8 * n : 8 + 16 * n],  # heads, sizes
+                    blob[at + 8 * (n + 1) : at + 8 * (n + 1) + 4 * s],  # shingles
+                    (marks & 1).tobytes(),  # in-page drops as bools
+                    (marks >> 1 & 1).tobytes(),  # list entries as bools
+                )
             )
         )
-        return sketch
-
-
-def _unpickled(blob: bytes) -> Sketch:
-    sketch = Sketch.__new__(Sketch)
-    n = int(np.frombuffer(blob, np.int64, 1)[0])
-    sketch._blob, sketch._n = blob, n
-    sketch._s = int(np.frombuffer(blob, np.int64, 1, 8 + 16 * n)[0])
-    return sketch
 
 
 def head_shingle(words: Sequence[str], size: int) -> int:
@@ -248,6 +248,11 @@ class MinHasher:
             block = self._a * mixed[None, start : start + 2048] + self._b
             np.minimum(out, block.min(axis=1), out=out)
         return out
+
+
+# a fingerprint array not held: its band keys stand for a stored minhash, its sketch for
+# a stored shingle set, and a placement needs neither
+NOT_HELD = np.zeros(0, dtype=np.uint32)
 
 
 @dataclass(frozen=True, slots=True)
