@@ -453,6 +453,7 @@ def cluster_items(
     runner: Runner = LOCAL,
     lap: Callable[[str], None] = lambda part: None,
     known: list[Fingerprint | None] | None = None,
+    outline: bool = False,
 ) -> BatchResult:
     """Both levels for a whole corpus, independent of its order (``runner``: where the
     story step's neighbour join runs; ``lap`` is told each part's name as it ends: copies,
@@ -460,7 +461,9 @@ def cluster_items(
     fingerprint made before (the store's: its band keys and shingle count, its set made
     from the sketch when asked); the copy step uses it while it holds, then the list is
     emptied and the placements keep only its hash and word count, so that its band keys
-    (0.2 GiB at a million stored pages) go before the story step."""
+    (0.2 GiB at a million stored pages) go before the story step. ``outline``: ``items``
+    is the caller's list, whose items get their sketches' outlines once the copies are
+    known (no later part reads a shingle: 1.1 GiB at a million stored pages)."""
     if not items:
         return BatchResult([], {}, {})
     decisions, fps, labels, texts = _copy_step(items, config, known or ())
@@ -479,6 +482,10 @@ def cluster_items(
     if known:
         fps = [_slim(fp) if fp is known[i] else fp for i, fp in enumerate(fps)]
         known.clear()
+    if outline:
+        assert isinstance(items, list), "the items to outline are the caller's list"
+        for i, it in enumerate(items):
+            items[i] = replace(it, sketch=it.sketch.outline())
     lap("copies")
     titles = [it.title for it in items]
     spoken = {g: voices(m, titles, config.stories.voices) for g, m in members.items()}

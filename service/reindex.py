@@ -52,7 +52,7 @@ from service.pipeline import (
     stored_bands,
     voices_key,
 )
-from service.sketch import NOT_HELD, Fingerprint
+from service.sketch import NOT_HELD, Fingerprint, Sketch
 from service.store import Store, StoredInput, array_bytes, now, vector_bytes
 from service.store.lock import reindex_lock
 from service.store.window import (
@@ -260,36 +260,35 @@ class Reindex:
         return self.report
 
     def _items(
-        self, window: Sequence[WindowRow], minhashes: Sequence[np.ndarray]
+        self,
+        window: Sequence[WindowRow],
+        sketches: Sequence[Sketch | None],
+        minhashes: Sequence[np.ndarray],
     ) -> tuple[list[Item], dict[int, Item], list[Fingerprint | None]]:
         """Items of the window from their stored sketches, and their stored fingerprints
-        (hash, words, shingle count, and band keys made from ``minhashes``); articles
-        prepared with an older preparation are prepared again from their input (returned
-        by member, with no stored fingerprint)."""
+        (hash, words, shingle count, and band keys made from ``minhashes``); articles with
+        no sketch of this preparation are prepared again from their input (returned by
+        member, with no stored fingerprint, and without their page: a night after an
+        upgrade prepares every page again, and what is read of a page's text later is
+        prepared from its input again when needed)."""
         shingle_words = self.config.pipeline.copies.shingle_words
-        again = [
-            r.member
-            for r in window
-            if r.sketch is None or r.prepared_with != self.config.preparation
-        ]
+        again = [r.member for r, sketch in zip(window, sketches, strict=True) if sketch is None]
         fresh: dict[int, Item] = {}
         if again:
             rows = self.store.inputs(again)
             for member in again:
                 item = item_of(article_of(rows[member]), self.config.pipeline)
-                fresh[member] = item
+                fresh[member] = replace(item, page=None)
         items: list[Item] = []
         known: list[Fingerprint | None] = []
         # the stored minhashes as the band keys the copy step looks them up by (224 bytes a
         # page, not 512); a page whose content changed is fingerprinted anew
         bands = stored_bands(minhashes, self.config.pipeline.copies)
-        for r, held in zip(window, bands, strict=True):
-            if r.member in fresh:
+        for r, sketch, held in zip(window, sketches, bands, strict=True):
+            if sketch is None:  # prepared again
                 items.append(fresh[r.member])
                 known.append(None)
                 continue
-            sketch = r.sketch
-            assert sketch is not None  # else prepared again
             items.append(
                 Item(
                     r.id,
@@ -314,12 +313,14 @@ class Reindex:
         report.window_start = since.isoformat()
         version = self.store.index_version() + 1
         report.version = version
-        window, minhashes = read_window(self.store, since)
+        window, sketches, minhashes = read_window(self.store, since, config.preparation)
         report.articles = len(window)
         self._step("read")
 
-        items, fresh, known = self._items(window, minhashes)
-        del minhashes  # ``known`` holds what the batch reuses (band keys), and lets it go
+        items, fresh, known = self._items(window, sketches, minhashes)
+        # the items hold the sketches (outlined once the copies are known), ``known`` what
+        # the batch reuses of the minhashes (band keys, which it lets go)
+        del sketches, minhashes
         report.prepared_again = len(fresh)
         self._step("prepare")
 
@@ -332,7 +333,14 @@ class Reindex:
             sorted(set(old_groups.tolist())),
         )
         result = cluster_items(
-            items, config.pipeline, vectors, config.flat_max, self.runner, self._lap, known
+            items,
+            config.pipeline,
+            vectors,
+            config.flat_max,
+            self.runner,
+            self._lap,
+            known,
+            outline=True,  # ``fresh`` keeps the whole sketches the write step stores
         )
         self._step("cluster")
 
@@ -441,14 +449,15 @@ class Reindex:
                 changed_groups.update((gid, r.group))
             values: dict[str, Any] = {}
             furniture = array_bytes(p.decision.furniture, np.bool_)
-            if r.member in fresh:
-                values["sketch"] = items[i].sketch.to_bytes()
+            again = fresh.get(r.member)
+            if again is not None:
+                values["sketch"] = again.sketch.to_bytes()
                 values["prepared_with"] = config.preparation
-                values.update(credit=items[i].origin.credit, repost=items[i].origin.repost)
+                values.update(credit=again.origin.credit, repost=again.origin.repost)
                 changed_groups.add(gid)
             if furniture != (r.furniture or b""):
                 values["furniture"] = furniture
-            if furniture != (r.painted or b"") or r.member in fresh:
+            if furniture != (r.painted or b"") or again is not None:
                 values["painted"] = furniture
                 repaint.append(i)
             if p.fingerprint.content_hash != r.content_hash:
@@ -459,8 +468,8 @@ class Reindex:
                     shingles=array_bytes(fp.shingles, np.uint32),
                     minhash=array_bytes(fp.minhash, np.uint32),
                 )
-            if "minhash" in values or r.member in fresh:  # what it is found by changed
-                headline = items[i].headline if r.member in fresh else None
+            if "minhash" in values or again is not None:  # what it is found by changed
+                headline = again.headline if again is not None else None
                 rules = config.pipeline.copies
                 write.pages.append(page_terms(r.member, p.fingerprint, headline, rules))
             if p.is_duplicate != r.is_duplicate or p.similarity != r.similarity:

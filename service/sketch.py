@@ -13,6 +13,7 @@ import hashlib
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 
@@ -108,10 +109,10 @@ class Sketch:
         return self._n
 
     def __reduce__(self) -> tuple[object, tuple[bytes]]:
-        return Sketch._held, (self._blob,)
+        return type(self)._held, (self._blob,)
 
     @classmethod
-    def _held(cls, blob: bytes) -> Sketch:
+    def _held(cls, blob: bytes) -> Self:
         """A sketch from bytes in its own layout (``from_bytes`` rearranges the store's)."""
         sketch = cls.__new__(cls)
         n = int(np.frombuffer(blob, np.int64, 1)[0])
@@ -155,6 +156,21 @@ class Sketch:
             bounds=np.array([0, len(shingles)], dtype=np.int64),
         )
 
+    def outline(self) -> Outline:
+        """This sketch without its shingles: what is read of a page once its copies are
+        known (its blocks' keys, sizes and marks), a tenth of a stored page's sketch."""
+        n = self._n
+        return Outline._held(
+            b"".join(
+                (
+                    self._blob[: 8 + 8 * n],  # count, keys
+                    bytes(8 * (n + 1)),  # bounds: no shingles
+                    self._blob[16 + 16 * n : 16 + 24 * n],  # heads, sizes
+                    self._blob[16 + 24 * n + 4 * self._s :],  # in-page and list marks
+                )
+            )
+        )
+
     def to_bytes(self) -> bytes:
         """keys, heads, sizes, marks (in-page drop, list entry) and shingle offsets,
         then shingles: the store's layout."""
@@ -191,6 +207,18 @@ class Sketch:
                 )
             )
         )
+
+
+class Outline(Sketch):
+    """A sketch whose shingles were let go (``Sketch.outline``). Asking for them is an
+    error, not an empty answer: a copy test or a stored sketch made from an outline would
+    be wrong without a sign."""
+
+    __slots__ = ()
+
+    @property
+    def shingles(self) -> np.ndarray:
+        raise ValueError("an outline of a sketch holds no shingles")
 
 
 def head_shingle(words: Sequence[str], size: int) -> int:

@@ -15,16 +15,17 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from samples.make_sample_feed import feed
 from service.api.app import create_app
 from service.article import parse_article
 from service.embedder import Embedder
+from service.items import item_of
 from service.pipeline import cluster_corpus
 from service.reindex import Reindex
-from service.settings import Settings
-from service.store import ArticleRow, GroupRow
+from service.settings import PREPARATION_VERSION, Settings
+from service.store import ArticleRow, ArticleSketchRow, GroupRow
 from service.store.core import LIVE_SPANS
 from service.store.lock import ReindexBusy, reindex_lock
 from tests.stories import adversarial_feed
@@ -153,6 +154,40 @@ def test_a_night_with_nothing_new_writes_no_article(client: TestClient) -> None:
     assert {"read", "cluster.copies", "cluster.stories", "write"} <= set(again["steps"])
     peaks = list(again["peak_mib"].values())
     assert peaks == sorted(peaks) and peaks[0] > 0
+
+
+def test_pages_of_an_older_preparation_are_prepared_again_and_stored(
+    client: TestClient,
+) -> None:
+    """A night after the preparation changed prepares every page again from its input and
+    stores its new sketch; the groups and stories stay what the same pages made before."""
+    rows = _undated(feed())
+    client.post("/v1/articles", json=rows).raise_for_status()
+    _reindex(client)
+    before = {r["id"]: client.get(f"/v1/articles/{r['id']}").json() for r in rows}
+    store = _engine(client).store
+    with store.session() as s:
+        s.execute(update(ArticleRow).values(prepared_with=PREPARATION_VERSION - 1))
+        s.execute(update(ArticleSketchRow).values(sketch=b"stale"))
+    report = _reindex(client)
+    assert report["prepared_again"] == len(rows) == report["articles"]
+    pipeline = _engine(client).settings.pipeline
+    with store.session() as s:
+        stored = dict(s.execute(select(ArticleRow.id, ArticleRow.prepared_with)).all())
+        sketches = dict(
+            s.execute(
+                select(ArticleRow.id, ArticleSketchRow.sketch).join(
+                    ArticleSketchRow, ArticleSketchRow.member == ArticleRow.member
+                )
+            ).all()
+        )
+    for row in rows:
+        made = item_of(parse_article(row, _engine(client).settings.limits), pipeline).sketch
+        assert sketches[row["id"]] == made.to_bytes()
+        assert stored[row["id"]] == PREPARATION_VERSION
+        after = client.get(f"/v1/articles/{row['id']}").json()
+        for level in ("duplicate_group", "story"):
+            assert after[level] == before[row["id"]][level], (row["id"], level)
 
 
 def _group_rows(client: TestClient) -> dict[int, tuple[Any, ...]]:

@@ -74,3 +74,31 @@ def test_a_sketch_keeps_every_array_through_the_store_and_a_pickle() -> None:
             for name in FIELDS:
                 got, want = getattr(again, name), getattr(sketch, name)
                 assert got.dtype == want.dtype and np.array_equal(got, want), name
+
+
+def test_an_outline_keeps_the_blocks_and_refuses_its_shingles() -> None:
+    """An outline (what the reindex holds once copies are known) answers every block
+    array, mask, hash and word count as its sketch does, through a pickle too, and asking
+    it for shingles (a copy test, a stored sketch) is an error, never an empty answer."""
+    import pickle
+
+    import pytest
+
+    rng = np.random.default_rng(12)
+    for blocks in [0, 1, 2, 7, 40]:
+        sketch = _random_sketch(rng, blocks)
+        for outline in (sketch.outline(), pickle.loads(pickle.dumps(sketch.outline()))):
+            assert len(outline) == blocks and type(outline) is not Sketch
+            for name in ("keys", "heads", "sizes", "inpage", "listed"):
+                got, want = getattr(outline, name), getattr(sketch, name)
+                assert got.dtype == want.dtype and np.array_equal(got, want), name
+            kept = sketch.kept(rng.random(blocks) < 0.5)
+            assert np.array_equal(outline.kept(), sketch.kept())
+            assert outline.content_hash(kept) == sketch.content_hash(kept)
+            assert outline.words(kept) == sketch.words(kept)
+            with pytest.raises(ValueError, match="no shingles"):
+                outline.shingles  # noqa: B018
+            with pytest.raises(ValueError, match="no shingles"):
+                outline.to_bytes()
+            with pytest.raises(ValueError, match="no shingles"):
+                outline.shingle_set(kept)

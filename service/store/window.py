@@ -49,7 +49,6 @@ class WindowRow(NamedTuple):
     site: str | None
     title: str | None
     published_at: datetime | None
-    sketch: Sketch | None  # the stored sketch, read into its own bytes (the row's go)
     furniture: bytes | None
     painted: bytes | None  # the furniture its flags were made with
     lead_block: int | None
@@ -65,14 +64,17 @@ class WindowRow(NamedTuple):
 
 
 class Window(NamedTuple):
-    """The window's rows, and beside them each row's stored minhash (uint32 views of one
-    array per chunk read), which the reindex turns into band keys and lets go: a chunk's
-    array is mapped on its own and goes back whole, where a blob a row left holes between
+    """The window's rows, and beside them each row's stored sketch (None where it is to be
+    made again) and minhash (uint32 views of one array per chunk read): the reindex makes
+    its items of the sketches and band keys of the minhashes, and lets both lists go (an
+    item's sketch is outlined once the copies are known, a row's would stay). A chunk's
+    minhashes are one array, mapped on its own and goes back whole, where a blob a row left holes between
     the sketches kept, which the process held on to (a 200k night's peak: 1,734 MiB, not
     1,515). A stored shingle set is not read (its size is): it is the sketch's shingles
     over the blocks it was made from, made again when a link is tested."""
 
     rows: list[WindowRow]
+    sketches: list[Sketch | None]  # read into their own bytes (the rows' go)
     minhashes: list[np.ndarray]
 
 
@@ -100,8 +102,10 @@ def _joined(blobs: list[bytes | None]) -> list[np.ndarray]:
     return [whole[end - size : end] for size, end in zip(sizes, accumulate(sizes), strict=True)]
 
 
-def read_window(store: Store, since: datetime, batch: int = 20_000) -> Window:
-    """The articles published (else ingested) since ``since``, in arrival order."""
+def read_window(store: Store, since: datetime, preparation: int, batch: int = 20_000) -> Window:
+    """The articles published (else ingested) since ``since``, in arrival order. A sketch
+    made by another ``preparation`` is not read (None): its page is prepared
+    again, and an older preparation's sketch need not be in this one's layout."""
     columns = (
         ArticleRow.member,
         ArticleRow.id,
@@ -125,7 +129,7 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> Window:
         func.length(ArticleSketchRow.shingles),
         ArticleSketchRow.minhash,
     )
-    window = Window([], [])
+    window = Window([], [], [])
     last = 0
     while True:
         with store.reading() as conn:  # no ORM: its row loading was a sixth of the read
@@ -139,6 +143,10 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> Window:
         if not chunk:
             return window
         window.minhashes.extend(_joined([r[20] for r in chunk]))
+        window.sketches.extend(
+            Sketch.from_bytes(r[7]) if r[7] is not None and int(r[11] or 0) == preparation else None
+            for r in chunk
+        )
         for r in chunk:
             window.rows.append(
                 WindowRow(
@@ -149,7 +157,6 @@ def read_window(store: Store, since: datetime, batch: int = 20_000) -> Window:
                     r[4],
                     r[5],
                     utc(r[6]),
-                    Sketch.from_bytes(r[7]) if r[7] is not None else None,
                     r[8],
                     r[9],
                     r[10],
