@@ -37,6 +37,7 @@ from service.config import ReindexConfig
 from service.copies import headline_of
 from service.embedding import Embedder
 from service.furniture import site_key
+from service.heap import give_back
 from service.items import Item, item_of
 from service.page_store import page_terms
 from service.pipeline import (
@@ -218,6 +219,7 @@ class Reindex:
         self._clock = self._lapped = time.perf_counter()
 
     def _step(self, name: str) -> None:
+        give_back()  # what the step let go, before the next allocates apart from it
         moment = time.perf_counter()
         self.report.steps[name] = round(moment - self._clock, 2)
         self.report.peak_mib[name] = peak_mib()
@@ -227,6 +229,7 @@ class Reindex:
     def _lap(self, part: str) -> None:
         """A part of the cluster step ended (reported as ``cluster.<part>``; ``cluster``
         stays the whole step)."""
+        give_back()
         moment = time.perf_counter()
         self.report.steps[f"cluster.{part}"] = round(moment - self._lapped, 2)
         self.report.peak_mib[f"cluster.{part}"] = peak_mib()
