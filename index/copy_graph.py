@@ -47,7 +47,30 @@ def band_keys(minhashes: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
-def candidate_pairs(keys: np.ndarray, max_bucket: int, rank: np.ndarray) -> np.ndarray:
+class BandKeys:
+    """Texts' band keys (``band_keys``), read a band at a time: ``base``'s rows, those at
+    ``at`` replaced by ``over``'s rows. A stored window's keys are one matrix read as it
+    is, the pages fingerprinted anew laid over it a band at a time: a copy of the whole was
+    224 MiB at a million pages."""
+
+    def __init__(
+        self, base: np.ndarray, at: np.ndarray | None = None, over: np.ndarray | None = None
+    ) -> None:
+        self.base = base
+        self.at = np.zeros(0, dtype=np.int64) if at is None else at
+        self.over = np.zeros((0, base.shape[1]), dtype=np.uint64) if over is None else over
+        self.shape: tuple[int, int] = base.shape  # (texts, bands)
+
+    def column(self, band: int) -> np.ndarray:
+        column = self.base[:, band]
+        if not len(self.at):
+            return column
+        column = column.copy()
+        column[self.at] = self.over[:, band]
+        return column
+
+
+def candidate_pairs(keys: np.ndarray | BandKeys, max_bucket: int, rank: np.ndarray) -> np.ndarray:
     """The LSH candidates of texts with these band keys (``band_keys``): pairs (a < b) of
     items colliding on a band, in the order the buckets first meet them (band by band,
     buckets in key order, pairs in order inside a bucket), each once. A bucket larger than
@@ -55,11 +78,12 @@ def candidate_pairs(keys: np.ndarray, max_bucket: int, rank: np.ndarray) -> np.n
     depend on arrival order). In numpy, a step per bucket size, not per bucket; a band's
     pairs are told from earlier bands' as they come, so a million texts never hold every
     band's pairs at once."""
-    n, bands = keys.shape
+    by_band = keys if isinstance(keys, BandKeys) else BandKeys(keys)
+    n, bands = by_band.shape
     found: list[np.ndarray] = []
     seen = np.zeros(0, dtype=np.int64)  # codes a * n + b of the pairs found, ascending
     for band in range(bands):
-        column = keys[:, band]
+        column = by_band.column(band)
         order = np.argsort(column, kind="stable")
         ordered = column[order]
         starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -183,7 +207,7 @@ Link = Callable[[int, int], "tuple[bool, float]"]
 
 
 def copy_links(
-    keys: np.ndarray,
+    keys: np.ndarray | BandKeys,
     rank: np.ndarray,
     link: Link,
     *,
@@ -214,7 +238,7 @@ class Texts(Protocol):
 def copy_components(
     hashes: Sequence[str],
     shingles: Texts,
-    keys: np.ndarray,
+    keys: np.ndarray | BandKeys,
     link: Link,
     *,
     max_bucket: int = 64,

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple, Protocol, overload
 
 import numpy as np
 
-from index.copy_graph import band_keys, copy_components
+from index.copy_graph import BandKeys, band_keys, copy_components
 from index.neighbour_join import lists_of
 from index.runners import LOCAL, Runner
 from index.sorted_sets import common
@@ -250,7 +250,20 @@ class BatchResult:
     matrix: np.ndarray | None = None  # ``vectors`` as rows in label order (they are views)
 
 
-Known = Sequence[Fingerprint | None]  # per item, the fingerprint made before (the store's)
+@dataclass
+class Known:
+    """The fingerprints made before (the store's), per item: its fingerprint or None where
+    it is to be made anew; and ``bands``, a row per item, the LSH band keys of each known
+    fingerprint's minhash (the fingerprint need not hold the minhash: a stored window's
+    are let go once these are made, 224 bytes a page, not 512, in one matrix). The batch
+    empties both once the copies are known (``let_go``)."""
+
+    prints: list[Fingerprint | None]
+    bands: np.ndarray
+
+    def let_go(self) -> None:
+        self.prints.clear()
+        self.bands = self.bands[:0]
 
 
 class _Fingerprints:
@@ -258,7 +271,7 @@ class _Fingerprints:
     ``known`` (made before) is used while its content hash is that of the blocks the page
     keeps now: computing it again is the copy step's largest cost over a stored window."""
 
-    def __init__(self, items: Sequence[Item], minhasher: MinHasher, known: Known) -> None:
+    def __init__(self, items: Sequence[Item], minhasher: MinHasher, known: Known | None) -> None:
         self._items = items
         self._minhasher = minhasher
         self._known = known
@@ -270,12 +283,8 @@ class _Fingerprints:
         if hit is not None and hit[0] == key:
             return hit[1]
         item = self._items[i]
-        known = self._known[i] if self._known else None
-        if (
-            known is not None
-            and (known.bands is not None or len(known.minhash) == self._minhasher.num_perm)
-            and known.content_hash == item.sketch.content_hash(kept)
-        ):
+        known = self._known.prints[i] if self._known is not None else None
+        if known is not None and known.content_hash == item.sketch.content_hash(kept):
             fp = known
         else:
             fp = fingerprint(item.sketch, kept, self._minhasher)
@@ -351,8 +360,10 @@ def copy_labels(
     texts: _Texts,
     links: Callable[[int, int], tuple[bool, float]],
     config: PipelineConfig,
+    known: Known | None = None,
 ) -> np.ndarray:
-    """Duplicate-group label per page: the copy components, pairs decided by ``links``."""
+    """Duplicate-group label per page: the copy components, pairs decided by ``links``
+    (``known``: the fingerprints made before, whose band keys are not made again)."""
     rules = config.copies
     bands, rows = rules.bands
     if not fps:
@@ -360,48 +371,55 @@ def copy_labels(
     return copy_components(
         [fp.content_hash for fp in fps],
         texts,
-        _band_keys(fps, bands, rows),  # held by the callee alone, which lets it go early
+        _band_keys(fps, known, bands, rows),  # held by the callee alone, which lets it go
         links,
         max_bucket=rules.max_bucket,
         sizes=[fp.shingle_count() for fp in fps],
     )
 
 
-def _band_keys(fps: Sequence[Fingerprint], bands: int, rows: int) -> np.ndarray:
-    """The pages' LSH band keys: those a fingerprint holds, the others made from its
-    minhash, a slice of pages at a time (their signatures stacked at once were 512 MiB at a
-    million pages)."""
-    out = np.empty((len(fps), bands), dtype=np.uint64)
-    for start in range(0, len(fps), 65_536):
-        chunk = fps[start : start + 65_536]
-        held = np.array([fp.bands is not None for fp in chunk], dtype=bool)
-        at = start + np.flatnonzero(held)
-        if len(at):
-            joined = b"".join([fp.bands for fp in chunk if fp.bands is not None])
-            out[at] = np.frombuffer(joined, np.uint64).reshape(len(at), bands)
-        made = [fp.minhash for fp in chunk if fp.bands is None]
-        if made:
-            out[start + np.flatnonzero(~held)] = band_keys(np.stack(made), bands, rows)
-    return out
+def _band_keys(fps: Sequence[Fingerprint], known: Known | None, bands: int, rows: int) -> BandKeys:
+    """The pages' LSH band keys: a known fingerprint's from ``known.bands`` as they are, the
+    others made from their minhashes and laid over them."""
+    if known is None or not len(known.prints):
+        return BandKeys(_made_bands([fp.minhash for fp in fps], bands, rows))
+    at = np.array(
+        [i for i, (fp, was) in enumerate(zip(fps, known.prints, strict=True)) if fp is not was],
+        dtype=np.int64,
+    )
+    over = _made_bands([fps[i].minhash for i in at.tolist()], bands, rows)
+    return BandKeys(known.bands, at, over)
 
 
-def stored_bands(minhashes: Sequence[np.ndarray], rules: CopyRules) -> list[bytes | None]:
-    """The band keys of stored minhashes (``Fingerprint.bands``), each as its bytes; None
-    for one made with another number of permutations (its page is fingerprinted again)."""
-    bands, rows = rules.bands
-    out: list[bytes | None] = [None] * len(minhashes)
+def _made_bands(minhashes: Sequence[np.ndarray], bands: int, rows: int) -> np.ndarray:
+    """The band keys of these minhashes, a slice at a time (all stacked at once were 512 MiB
+    at a million pages)."""
+    out = np.empty((len(minhashes), bands), dtype=np.uint64)
     for start in range(0, len(minhashes), 65_536):
         chunk = minhashes[start : start + 65_536]
-        fits = [i for i, m in enumerate(chunk) if len(m) == rules.num_perm]
-        if fits:
-            keys = band_keys(np.stack([chunk[i] for i in fits]), bands, rows)
-            for i, row in zip(fits, keys, strict=True):
-                out[start + i] = row.tobytes()
+        out[start : start + len(chunk)] = band_keys(np.stack(chunk), bands, rows)
     return out
+
+
+def stored_bands(
+    minhashes: Sequence[np.ndarray], rules: CopyRules
+) -> tuple[np.ndarray, np.ndarray]:
+    """The band keys of stored minhashes (``Known.bands``), and which have them: one made
+    with another number of permutations has none (its row is zeros; its page is
+    fingerprinted again)."""
+    bands, rows = rules.bands
+    fits = np.array([len(m) == rules.num_perm for m in minhashes], dtype=bool)
+    out = np.zeros((len(minhashes), bands), dtype=np.uint64)
+    for start in range(0, len(minhashes), 65_536):
+        chunk = minhashes[start : start + 65_536]
+        at = np.flatnonzero(fits[start : start + len(chunk)])
+        if len(at):
+            out[start + at] = band_keys(np.stack([chunk[i] for i in at.tolist()]), bands, rows)
+    return out, fits
 
 
 def _copy_step(
-    items: Sequence[Item], config: PipelineConfig, known: Known = ()
+    items: Sequence[Item], config: PipelineConfig, known: Known | None = None
 ) -> tuple[list[Decision], list[Fingerprint], np.ndarray, _Texts]:
     """Each page's furniture (converged with the copies), fingerprint, copy label and
     shingle set (``_Texts``). What only this step reads (headline index, decided links,
@@ -430,7 +448,7 @@ def _copy_step(
         fps = [prints(i, k, b) for i, (k, b) in enumerate(zip(kept, keys, strict=True))]
         texts = _Texts(items, kept, fps)
         links.use(_Views(items, kept, texts, repeated, sites), keys)
-        labels = copy_labels(fps, texts, links, config)
+        labels = copy_labels(fps, texts, links, config, known)
         last[:] = [(keys, fps, labels, texts)]
         return fps, labels, texts
 
@@ -452,21 +470,21 @@ def cluster_items(
     flat_max: int = 50_000,
     runner: Runner = LOCAL,
     lap: Callable[[str], None] = lambda part: None,
-    known: list[Fingerprint | None] | None = None,
+    known: Known | None = None,
     outline: bool = False,
 ) -> BatchResult:
     """Both levels for a whole corpus, independent of its order (``runner``: where the
     story step's neighbour join runs; ``lap`` is told each part's name as it ends: copies,
     vectors, stories, placements, so a caller can time them). ``known``: per item, the
     fingerprint made before (the store's: its band keys and shingle count, its set made
-    from the sketch when asked); the copy step uses it while it holds, then the list is
-    emptied and the placements keep only its hash and word count, so that its band keys
+    from the sketch when asked); the copy step uses it while it holds, then it is let go
+    and the placements keep only its hash and word count, so that its band keys
     (0.2 GiB at a million stored pages) go before the story step. ``outline``: ``items``
     is the caller's list, whose items get their sketches' outlines once the copies are
     known (no later part reads a shingle: 1.1 GiB at a million stored pages)."""
     if not items:
         return BatchResult([], {}, {})
-    decisions, fps, labels, texts = _copy_step(items, config, known or ())
+    decisions, fps, labels, texts = _copy_step(items, config, known)
     order = config.canonical.order(
         [
             Candidate(it.id, it.published_at, fp.words, it.origin)
@@ -479,9 +497,10 @@ def cluster_items(
     canonical = {label: ordered[0] for label, ordered in members.items()}
     copied = _copied(texts, fps, members)
     del texts
-    if known:
-        fps = [_slim(fp) if fp is known[i] else fp for i, fp in enumerate(fps)]
-        known.clear()
+    if known is not None:
+        if known.prints:
+            fps = [_slim(fp) if fp is known.prints[i] else fp for i, fp in enumerate(fps)]
+        known.let_go()
     if outline:
         assert isinstance(items, list), "the items to outline are the caller's list"
         for i, it in enumerate(items):

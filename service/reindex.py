@@ -44,6 +44,7 @@ from service.pipeline import (
     BatchResult,
     Embedding,
     GroupVectors,
+    Known,
     Voice,
     batch_evidence,
     clean_text,
@@ -267,7 +268,7 @@ class Reindex:
         window: Sequence[WindowRow],
         sketches: Sequence[Sketch | None],
         minhashes: Sequence[np.ndarray],
-    ) -> tuple[list[Item], dict[int, Item], list[Fingerprint | None]]:
+    ) -> tuple[list[Item], dict[int, Item], Known]:
         """Items of the window from their stored sketches, and their stored fingerprints
         (hash, words, shingle count, and band keys made from ``minhashes``); articles with
         no sketch of this preparation are prepared again from their input (returned by
@@ -286,8 +287,8 @@ class Reindex:
         known: list[Fingerprint | None] = []
         # the stored minhashes as the band keys the copy step looks them up by (224 bytes a
         # page, not 512); a page whose content changed is fingerprinted anew
-        bands = stored_bands(minhashes, self.config.pipeline.copies)
-        for r, sketch, held in zip(window, sketches, bands, strict=True):
+        bands, fits = stored_bands(minhashes, self.config.pipeline.copies)
+        for r, sketch, held in zip(window, sketches, fits.tolist(), strict=True):
             if sketch is None:  # prepared again
                 items.append(fresh[r.member])
                 known.append(None)
@@ -304,11 +305,11 @@ class Reindex:
                 )
             )
             known.append(
-                None
-                if held is None
-                else Fingerprint(r.content_hash, NOT_HELD, NOT_HELD, r.words, held, r.shingle_count)
+                Fingerprint(r.content_hash, NOT_HELD, NOT_HELD, r.words, r.shingle_count)
+                if held
+                else None
             )
-        return items, fresh, known
+        return items, fresh, Known(known, bands)
 
     def _run(self) -> None:
         config, report = self.config, self.report

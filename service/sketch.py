@@ -289,11 +289,9 @@ class Fingerprint:
 
     content_hash: str
     shingles: np.ndarray  # sorted unique uint32
-    minhash: np.ndarray  # uint32 per permutation (empty where ``bands`` stands for it)
+    minhash: np.ndarray  # uint32 per permutation (empty for a stored one: the batch holds
+    # its band keys instead, ``pipeline.Known``)
     words: int
-    # its LSH band keys (uint64 bytes), where they were made from a stored minhash that was
-    # then let go: 224 bytes, not 512, are what the batch copy step needs of it
-    bands: bytes | None = None
     # the shingle set's size where the set is not held (``shingles`` empty): a stored
     # page's, whose set the batch copy step makes from its sketch when it needs it
     count: int | None = None

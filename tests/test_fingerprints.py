@@ -3,16 +3,18 @@ was made from."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
-from index.copy_graph import band_keys
+from index.copy_graph import band_keys, candidate_pairs
 from service.article import Article
+from service.config import CopyRules
 from service.items import item_of
-from service.pipeline import _band_keys, _Fingerprints, stored_bands
+from service.pipeline import Known, _band_keys, _Fingerprints, stored_bands
 from service.settings import Settings
-from service.sketch import MinHasher, Sketch, fingerprint
+from service.sketch import Fingerprint, MinHasher, Sketch, fingerprint
 
 TEXT = (
     "The harbour board voted on Tuesday to close the north pier for repairs until spring.\n\n"
@@ -21,13 +23,18 @@ TEXT = (
 )
 
 
+def _known(prints: Sequence[Fingerprint | None], rules: CopyRules) -> Known:
+    minhashes = [fp.minhash if fp else np.zeros(0, np.uint32) for fp in prints]
+    return Known(list(prints), stored_bands(minhashes, rules)[0])
+
+
 def test_a_stored_fingerprint_is_used_while_its_blocks_are_kept() -> None:
     config = Settings().pipeline
     minhasher = MinHasher(config.copies.num_perm)
     item = item_of(Article(id="a", text=TEXT), config)
     whole = item.sketch.kept()
     stored = fingerprint(item.sketch, whole, minhasher)
-    prints = _Fingerprints([item], minhasher, [stored])
+    prints = _Fingerprints([item], minhasher, _known([stored], config.copies))
     assert prints(0, whole, whole.tobytes()) is stored
 
     # the last block is furniture now: the stored print no longer describes the page
@@ -41,21 +48,26 @@ def test_a_stored_fingerprint_is_used_while_its_blocks_are_kept() -> None:
     assert np.array_equal(made.minhash, want.minhash)
 
 
-def test_a_fingerprint_made_with_other_permutations_is_made_anew() -> None:
+def test_a_minhash_made_with_other_permutations_has_no_band_keys() -> None:
+    """A stored minhash of another number of permutations has no band keys: the reindex
+    gives its page no known fingerprint, and the page is fingerprinted anew."""
     config = Settings().pipeline
     item = item_of(Article(id="a", text=TEXT), config)
     whole = item.sketch.kept()
     other = fingerprint(item.sketch, whole, MinHasher(config.copies.num_perm // 2))
     minhasher = MinHasher(config.copies.num_perm)
-    made = _Fingerprints([item], minhasher, [other])(0, whole, whole.tobytes())
+    right = fingerprint(item.sketch, whole, minhasher)
+    keys, fits = stored_bands([other.minhash, right.minhash], config.copies)
+    assert fits.tolist() == [False, True] and not keys[0].any()
+    made = _Fingerprints([item], minhasher, Known([None], keys[:1]))(0, whole, whole.tobytes())
     assert made is not other
-    assert np.array_equal(made.minhash, fingerprint(item.sketch, whole, minhasher).minhash)
+    assert np.array_equal(made.minhash, right.minhash)
 
 
 def test_stored_band_keys_stand_for_the_minhash_they_were_made_from() -> None:
-    """The reindex holds a stored fingerprint's band keys, not its minhash: the copy step
-    looks pages up by the same keys either way, whichever pages hold which; a minhash made
-    with other permutations has none (its page is fingerprinted anew)."""
+    """The reindex holds a stored fingerprint's band keys (one matrix), not its minhash:
+    the copy step looks pages up by the same keys either way, with the pages fingerprinted
+    anew laid over the stored keys, whichever pages those are."""
     config = Settings().pipeline
     rules = config.copies
     bands, rows = rules.bands
@@ -68,18 +80,22 @@ def test_stored_band_keys_stand_for_the_minhash_they_were_made_from() -> None:
         for _ in range(12)
     ]
     want = band_keys(np.stack([fp.minhash for fp in fps]), bands, rows)
-    held = stored_bands([fp.minhash for fp in fps], rules)
-    assert all(h is not None for h in held)
-    mixed = [
-        replace(fp, minhash=np.zeros(0, np.uint32), bands=h) if i % 3 else fp
-        for i, (fp, h) in enumerate(zip(fps, held, strict=True))
-    ]
-    assert np.array_equal(_band_keys(mixed, bands, rows), want)
-    assert stored_bands([fps[0].minhash[: rules.num_perm // 2], fps[1].minhash], rules)[0] is None
-    item = item_of(Article(id="a", text=TEXT), config)
-    whole = item.sketch.kept()
-    stored = fingerprint(item.sketch, whole, minhasher)
-    slim = replace(
-        stored, minhash=np.zeros(0, np.uint32), bands=stored_bands([stored.minhash], rules)[0]
+    empty = np.zeros(0, np.uint32)
+    slim = [replace(fp, minhash=empty) for fp in fps]
+    known = _known(fps, rules)
+    known.prints[:] = slim
+    # pages 0, 3, 6, 9 fingerprinted anew (the batch holds them, not the known ones)
+    mixed = [fp if i % 3 == 0 else slim[i] for i, fp in enumerate(fps)]
+    keys = _band_keys(mixed, known, bands, rows)
+    assert keys.at.tolist() == [0, 3, 6, 9]
+    got = np.stack([keys.column(b) for b in range(bands)], axis=1)
+    assert np.array_equal(got, want)
+    # a known row's keys are wrong where its page is fingerprinted anew: laid over
+    known.bands[::3] = 0
+    got = np.stack([keys.column(b) for b in range(bands)], axis=1)
+    assert np.array_equal(got, want)
+    assert np.array_equal(
+        candidate_pairs(keys, 64, np.arange(12)), candidate_pairs(want, 64, np.arange(12))
     )
-    assert _Fingerprints([item], minhasher, [slim])(0, whole, whole.tobytes()) is slim
+    alone = _band_keys(fps, None, bands, rows)
+    assert np.array_equal(alone.base, want) and not len(alone.at)
