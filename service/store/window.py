@@ -130,6 +130,13 @@ def read_window(store: Store, since: datetime, preparation: int, batch: int = 20
         ArticleSketchRow.minhash,
     )
     window = Window([], [], [])
+    # a window's sites, credits and furniture masks repeat (a site's pages share its
+    # blocks): each value is held once, not once a row (0.1 GiB at a million)
+    few: dict[str | bytes, str | bytes] = {}
+
+    def once(value: Any) -> Any:
+        return value if value is None else few.setdefault(value, value)
+
     last = 0
     while True:
         with store.reading() as conn:  # no ORM: its row loading was a sixth of the read
@@ -154,17 +161,17 @@ def read_window(store: Store, since: datetime, preparation: int, batch: int = 20
                     r[1],
                     int(r[2]),
                     int(r[3]),
-                    r[4],
+                    once(r[4]),
                     r[5],
                     utc(r[6]),
-                    r[8],
-                    r[9],
+                    once(r[8]),
+                    once(r[9]),
                     r[10],
                     int(r[11] or 0),
                     r[12],
                     bool(r[13]),
                     r[14],
-                    r[15],
+                    once(r[15]),
                     bool(r[16]),
                     digest(r[17]) if r[17] not in (None, "null") else None,
                     int(r[18] or 0),
