@@ -263,7 +263,7 @@ class Known:
 
     def let_go(self) -> None:
         self.prints.clear()
-        self.bands = self.bands[:0]
+        self.bands = np.zeros((0, self.bands.shape[1]), dtype=np.uint64)  # not a view of it
 
 
 class _Fingerprints:
