@@ -130,8 +130,8 @@ def read_window(store: Store, since: datetime, preparation: int, batch: int = 20
         ArticleSketchRow.minhash,
     )
     window = Window([], [], [])
-    # a window's sites, credits and furniture masks repeat (a site's pages share its
-    # blocks): each value is held once, not once a row (0.1 GiB at a million)
+    # a window's sites, credits, titles and furniture masks repeat (a site's pages share
+    # its blocks, a story's copies its title): each value is held once, not once a row
     few: dict[str | bytes, str | bytes] = {}
 
     def once(value: Any) -> Any:
@@ -162,7 +162,7 @@ def read_window(store: Store, since: datetime, preparation: int, batch: int = 20
                     int(r[2]),
                     int(r[3]),
                     once(r[4]),
-                    r[5],
+                    once(r[5]),
                     utc(r[6]),
                     once(r[8]),
                     once(r[9]),
