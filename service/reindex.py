@@ -37,7 +37,7 @@ from service.config import ReindexConfig
 from service.copies import headline_of
 from service.embedding import Embedder
 from service.furniture import site_key
-from service.heap import give_back
+from service.heap import give_back, tune_heap
 from service.items import Item, item_of
 from service.page_store import page_terms
 from service.pipeline import (
@@ -243,6 +243,7 @@ class Reindex:
 
     def run(self, on_start: Callable[[], None] | None = None) -> ReindexReport:
         """Run once; ``on_start`` is called when the lock is held (raises ReindexBusy when not)."""
+        tune_heap()  # the service's heap (``service.heap``), whichever process runs this
         started = time.perf_counter()
         with reindex_lock(self.config.data_dir, self.store):
             mark_interrupted(self.store)  # earlier runs that died holding the lock
