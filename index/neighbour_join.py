@@ -26,6 +26,7 @@ from index.vector_index import IndexPlan, trained_ivf
 
 _CORES = max(1, os.cpu_count() or 1)
 _SEARCH_BLOCK = 4096
+_PRODUCT = 1 << 22  # products of a list's vectors with a block of rows at once (16 MiB)
 
 Neighbours = tuple[np.ndarray, np.ndarray, np.ndarray]  # rows, their neighbours, cosines
 
@@ -174,7 +175,10 @@ def join_rows(
     """The neighbours of rows ``first``..``last`` - 1: list by list, the list's vectors
     against the rows of the range that probe it, in one matrix product. Each row's ``k``
     best so far are kept in a dense table, as a search's heaps would be, and a list's
-    products are merged only for rows where one beats that row's ``k``-th best."""
+    products are merged only for rows where one beats that row's ``k``-th best. A list
+    meets its askers a block of rows at a time, the block the smaller the longer the list
+    (``_PRODUCT`` products): a crowded list's products with 16,384 rows at once, and their
+    merge, were over a GiB at half a million groups."""
     size = last - first
     best = np.full((size, k), -np.inf, np.float32)
     best_ids = np.full((size, k), -1, np.int64)
@@ -186,8 +190,9 @@ def join_rows(
         if len(mine) == 0 or low == high:
             continue
         listed = vectors[mine]
-        for start in range(low, high, _SEARCH_BLOCK * 4):
-            asking = run[start : min(start + _SEARCH_BLOCK * 4, high)]
+        block = max(64, min(_SEARCH_BLOCK * 4, _PRODUCT // len(mine)))
+        for start in range(low, high, block):
+            asking = run[start : min(start + block, high)]
             sims = vectors[asking] @ listed.T
             local = asking - first
             beats = sims >= bar[local, None]
@@ -202,16 +207,32 @@ def join_rows(
             best[who] = np.take_along_axis(pool, top, axis=1)
             best_ids[who] = np.take_along_axis(pool_ids, top, axis=1)
             bar[who] = np.maximum(best[who].min(axis=1), floor)
-    # each row's places by cosine, descending (ties to the smaller id), sorted in place of
-    # one sort over every row's (a second n * k copy of the neighbours at a million rows)
-    order = np.lexsort((best_ids, -best), axis=1)
-    cosines = np.take_along_axis(best, order, axis=1).reshape(-1)
-    del best
-    others = np.take_along_axis(best_ids, order, axis=1).reshape(-1)
-    del best_ids, order
-    rows = np.repeat(np.arange(first, last, dtype=np.int64), k)
-    keep = cosines >= floor  # a row with fewer than k neighbours keeps -inf places
-    return rows[keep], others[keep], cosines[keep]
+    return _ranked(best, best_ids, first, floor)
+
+
+def _ranked(
+    best: np.ndarray, best_ids: np.ndarray, first: int, floor: float, step: int = 65_536
+) -> Neighbours:
+    """The rows' neighbours (``best``: cosines, ``best_ids``: their rows, ``k`` a row) at
+    ``floor`` or above, each row's by cosine, descending (ties to the smaller id), written
+    into the answer ``step`` rows at a time: sorting all at once made four more n * k
+    arrays (0.3 GiB at half a million rows) beside the answer."""
+    size, k = best.shape
+    total = int(np.count_nonzero(best >= floor))  # a row with fewer than k keeps -inf places
+    rows, others = np.empty(total, np.int64), np.empty(total, np.int64)
+    cosines = np.empty(total, np.float32)
+    at = 0
+    for low in range(0, size, step):
+        cut, ids = best[low : low + step], best_ids[low : low + step]
+        order = np.lexsort((ids, -cut), axis=1)
+        cosine = np.take_along_axis(cut, order, axis=1).reshape(-1)
+        keep = cosine >= floor
+        end = at + int(np.count_nonzero(keep))
+        cosines[at:end] = cosine[keep]
+        others[at:end] = np.take_along_axis(ids, order, axis=1).reshape(-1)[keep]
+        rows[at:end] = np.repeat(np.arange(first + low, first + low + len(cut)), k)[keep]
+        at = end
+    return rows, others, cosines
 
 
 def ivf_join(

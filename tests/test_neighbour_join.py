@@ -7,7 +7,7 @@ import faiss
 import numpy as np
 import pytest
 
-from index.neighbour_join import askers_of, ivf_join, neighbours
+from index.neighbour_join import _ranked, askers_of, ivf_join, neighbours
 from index.vector_index import IndexPlan, trained_ivf
 
 
@@ -91,3 +91,24 @@ def test_askers_are_every_row_that_probes_each_list_ascending(dtype: type, rows:
     for j in range(nlist):
         run = askers[bounds[j] : bounds[j + 1]]
         assert run.tolist() == np.flatnonzero((probes == j).any(axis=1)).tolist()
+
+
+@pytest.mark.parametrize("step", [1, 7, 65_536])
+def test_neighbours_are_ranked_alike_in_slices_of_rows(step: int) -> None:
+    """Each row's places sorted by cosine, descending, ties to the smaller id, cut at the
+    floor, whatever number of rows is sorted at once."""
+    rng = np.random.default_rng(step)
+    size, k, first, floor = 40, 5, 100, 0.3
+    best = rng.choice(np.array([-np.inf, 0.1, 0.3, 0.5, 0.9], np.float32), (size, k))
+    ids = rng.integers(0, 1000, (size, k))
+    rows, others, cosines = _ranked(best, ids, first, floor, step)
+    want = [
+        (first + r, int(i), float(c))
+        for r in range(size)
+        for c, i in sorted(
+            zip(best[r].tolist(), ids[r].tolist(), strict=True), key=lambda p: (-p[0], p[1])
+        )
+        if c >= floor
+    ]
+    got = list(zip(rows.tolist(), others.tolist(), cosines.tolist(), strict=True))
+    assert got == want and rows.dtype == others.dtype == np.int64 and cosines.dtype == np.float32
