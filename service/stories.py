@@ -229,36 +229,45 @@ def candidate_pairs(
         a, b = a[ok], b[ok]
         codes.append(np.minimum(a, b) * n + np.maximum(a, b))
         scores.append(score[ok])
-        cosines.append(cosine[ok])
+        cosines.append(found[2][start : start + chunk][keep][ok])  # float32: it was
     if not codes:
         return np.zeros((0, 2), np.int64), np.zeros(0), np.zeros(0)
     code, score, cosine = np.concatenate(codes), np.concatenate(scores), np.concatenate(cosines)
     del codes, scores, cosines
-    # per pair, the largest (score, cosine), pairs in ascending order
-    order = np.lexsort((-cosine, -score, code))
-    code, score, cosine = code[order], score[order], cosine[order]
-    del order
-    first_of = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, bool)
-    code = code[first_of]
+    # per pair, the largest (score, cosine): the last of its run sorted by (code, score,
+    # cosine); equal ones are equal values, whichever is taken. Only the codes are
+    # reordered, the chosen rows then taken once, in ascending order of their codes.
+    order = np.lexsort((cosine, score, code))
+    ordered = code[order]
+    last_of = np.r_[ordered[1:] != ordered[:-1], True] if len(code) else np.zeros(0, bool)
+    del ordered
+    chosen = order[last_of]
+    del order, last_of
+    code = code[chosen]
     pairs = np.stack([code // n, code % n], axis=1)
-    return pairs, score[first_of], cosine[first_of]
+    return pairs, score[chosen], cosine[chosen].astype(np.float64)
 
 
 def _best_links(
     labels: np.ndarray, pairs: np.ndarray, scores: np.ndarray, cosines: np.ndarray, n: int
 ) -> list[Link | None]:
     """Each row's strongest pair inside its story (rounded to 4 places; a tie goes to the
-    first pair in order, the lower row's direction first)."""
+    first pair in order, the lower row's direction first). The pairs are made Python
+    values a slice at a time: all at once were 0.2 KiB a pair, and the links kept among
+    them held the freed room in the process."""
     best: list[Link | None] = [None] * n
     inside = labels[pairs[:, 0]] == labels[pairs[:, 1]] if len(pairs) else np.zeros(0, bool)
-    for (a, b), score, cosine in zip(
-        pairs[inside].tolist(), scores[inside].tolist(), cosines[inside].tolist(), strict=True
-    ):
-        rounded = round(score, 4)
-        for x, y in ((a, b), (b, a)):
-            held = best[x]
-            if held is None or rounded > held.decayed:
-                best[x] = Link(y, rounded, round(cosine, 4))
+    at = np.flatnonzero(inside)
+    for start in range(0, len(at), 65_536):
+        chunk = at[start : start + 65_536]
+        for (a, b), score, cosine in zip(
+            pairs[chunk].tolist(), scores[chunk].tolist(), cosines[chunk].tolist(), strict=True
+        ):
+            rounded = round(score, 4)
+            for x, y in ((a, b), (b, a)):
+                held = best[x]
+                if held is None or rounded > held.decayed:
+                    best[x] = Link(y, rounded, round(cosine, 4))
     return best
 
 
