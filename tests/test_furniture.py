@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 
 from service.config import FurnitureRules
-from service.furniture import learn
+from service.furniture import Decision, first_of_runs, learn
 from service.sketch import Sketch
 from service.text import key_hash
 
@@ -57,3 +57,27 @@ def test_furniture_that_holds_ends_the_rounds_at_once() -> None:
     decided = learn(pages, [SITE, SITE], FurnitureRules(), group)
     assert len(calls) == 1
     assert [d.furniture.tolist() for d in decided] == [[True], [True]]
+
+
+def test_first_of_runs_is_each_runs_first_mark() -> None:
+    rng = np.random.default_rng(5)
+    sizes = rng.integers(0, 6, 60)
+    bounds = np.r_[0, np.cumsum(sizes)]
+    marks = rng.random(int(bounds[-1])) < 0.3
+    want = [
+        int(np.argmax(marks[a:b])) if marks[a:b].any() else -1
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+    ]
+    assert first_of_runs(marks, bounds).tolist() == want
+
+
+def test_a_decision_within_a_corpus_reads_its_own_run() -> None:
+    furniture = np.array([True, False, False, True, True])
+    counts = np.array([3, 0, 0, 2, 4])
+    bounds = np.array([0, 2, 2, 5])
+    for page, (low, high) in enumerate([(0, 2), (2, 2), (2, 5)]):
+        d = Decision.within(furniture, counts, bounds, page, lead=page - 1)
+        assert d.furniture.tolist() == furniture[low:high].tolist()
+        assert d.counts.tolist() == counts[low:high].tolist() and d.lead == page - 1
+    alone = Decision(furniture, counts, 1)
+    assert alone.furniture is furniture and alone.counts is counts
