@@ -437,14 +437,21 @@ def _copy_step(
 
     last: list[tuple[list[bytes], list[Fingerprint], np.ndarray, _Texts]] = []
 
-    def labels_of(masks: Sequence[np.ndarray]) -> tuple[list[Fingerprint], np.ndarray, _Texts]:
-        """Fingerprints and copy labels of the pages under ``masks``; the last round's
-        again when every page keeps the same blocks (the converged round, then the final
-        decisions, whose masks differ only in blocks flagged in the page)."""
-        kept = [it.sketch.kept(m) for it, m in zip(items, masks, strict=True)]
-        keys = [k.tobytes() for k in kept]
-        if last and last[0][0] == keys:
+    def labels_of(
+        mask: Callable[[int], np.ndarray],
+    ) -> tuple[list[Fingerprint], np.ndarray, _Texts]:
+        """Fingerprints and copy labels of the pages under their masks (``mask(i)``: page
+        ``i``'s); the last round's again when every page keeps the same blocks (the
+        converged round, then the final decisions, whose masks differ only in blocks
+        flagged in the page), told page by page: the masks made to be compared were a
+        second copy of the last round's (0.25 GiB at a million pages)."""
+        if last and all(
+            it.sketch.kept(mask(i)).tobytes() == key
+            for i, (it, key) in enumerate(zip(items, last[0][0], strict=True))
+        ):
             return last[0][1], last[0][2], last[0][3]
+        kept = [it.sketch.kept(mask(i)) for i, it in enumerate(items)]
+        keys = [k.tobytes() for k in kept]
         fps = [prints(i, k, b) for i, (k, b) in enumerate(zip(kept, keys, strict=True))]
         texts = _Texts(items, kept, fps)
         links.use(_Views(items, kept, texts, repeated, sites), keys)
@@ -453,13 +460,13 @@ def _copy_step(
         return fps, labels, texts
 
     def group(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        fps, labels, _ = labels_of(masks)
+        fps, labels, _ = labels_of(masks.__getitem__)
         least = config.furniture.min_shingles
         counted = np.array([fp.shingle_count() >= least for fp in fps], dtype=bool)
         return labels, counted
 
     decisions = learn(sketches, sites, config.furniture, group, quotes)
-    fps, labels, texts = labels_of([d.furniture for d in decisions])
+    fps, labels, texts = labels_of(lambda i: decisions[i].furniture)
     return decisions, fps, labels, texts
 
 
