@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from functools import cache
 
 # mallopt's parameter numbers (malloc.h)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
@@ -26,7 +27,7 @@ def tune_heap(arenas: int = 2, mmap_bytes: int = 128 * 1024, trim_bytes: int = 1
     past which free memory at the top of the heap is given back (fixing them turns off
     their growth); False where the C library is not glibc."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc = _libc()
         settings = (
             (M_ARENA_MAX, arenas),
             (M_MMAP_THRESHOLD, mmap_bytes),
@@ -43,8 +44,13 @@ def give_back() -> bool:
     stays in the heap, counted in the process's RSS, while the next step's large arrays
     are mapped apart from it; False where the C library is not glibc."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
-        libc.malloc_trim(0)
+        _libc().malloc_trim(0)
         return True
     except (OSError, AttributeError, TypeError):
         return False
+
+
+@cache
+def _libc() -> ctypes.CDLL:
+    """The C library, found once (finding it may run ``ldconfig``)."""
+    return ctypes.CDLL(ctypes.util.find_library("c"))
