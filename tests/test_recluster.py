@@ -6,7 +6,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.copy_graph import CopyTest, band_keys, both_keep, copy_components, kept_links
+from index.copy_graph import (
+    CopyTest,
+    band_keys,
+    both_keep,
+    copy_components,
+    exact_copies,
+    kept_links,
+)
 from index.recluster import average_link, map_ids
 from service.article import Article
 from service.config import PipelineConfig
@@ -149,3 +156,20 @@ def test_both_keep_drops_a_page_quoting_two_texts_evenly() -> None:
     ends = np.array([[0, 2], [1, 2]], dtype=np.int64)
     assert both_keep(ends, shingles, np.arange(3)).tolist() == [False, False]
     assert both_keep(np.zeros((0, 2), np.int64), shingles, np.arange(3)).tolist() == []
+
+
+def test_exact_copies_are_the_counted_texts_sharing_a_hash() -> None:
+    """Texts sharing a hash, told apart by the whole hash where their leading digits (the
+    rank) collide; texts not counted join nothing."""
+    rng = np.random.default_rng(9)
+    hashes = [f"{int(rng.integers(0, 6)):015x}{int(rng.integers(0, 3)):017x}" for _ in range(200)]
+    rank = np.array([int(h[:15], 16) for h in hashes], dtype=np.int64)
+    counted = rng.random(200) < 0.8
+    want: dict[str, list[int]] = {}
+    for i, h in enumerate(hashes):
+        if counted[i]:
+            want.setdefault(h, []).append(i)
+    got = exact_copies(hashes, rank, counted)
+    assert sorted(got) == sorted(same for same in want.values() if len(same) > 1)
+    assert len({rank[same[0]] for same in got}) < len(got)  # some ranks did collide
+    assert exact_copies([], np.zeros(0, np.int64), np.zeros(0, bool)) == []
