@@ -271,7 +271,8 @@ def copy_components(
 def exact_copies(hashes: Sequence[str], rank: np.ndarray, counted: np.ndarray) -> list[list[int]]:
     """The sets of two or more ``counted`` texts with the same hash, found by sorting their
     hashes' leading digits (``rank``) and telling equal runs apart by the whole hash: a
-    dictionary over every text's hash was 0.1 GiB at a million texts."""
+    dictionary over every text's hash stood at the copy step's peak (a million stored
+    pages: 3,996 MiB with it, 3,961 without)."""
     at = np.flatnonzero(counted)
     at = at[np.argsort(rank[at], kind="stable")]
     ranks = rank[at]

@@ -158,7 +158,7 @@ class Sketch:
 
     def outline(self) -> Outline:
         """This sketch without its shingles: what is read of a page once its copies are
-        known (its blocks' keys, sizes and marks), a tenth of a stored page's sketch."""
+        known (its blocks' keys, sizes and marks); the shingles are most of a sketch."""
         n = self._n
         return Outline._held(
             b"".join(

@@ -68,9 +68,9 @@ class Window(NamedTuple):
     made again) and minhash (uint32 views of one array per chunk read): the reindex makes
     its items of the sketches and band keys of the minhashes, and lets both lists go (an
     item's sketch is outlined once the copies are known, a row's would stay). A chunk's
-    minhashes are one array, mapped on its own and goes back whole, where a blob a row left holes between
-    the sketches kept, which the process held on to (a 200k night's peak: 1,734 MiB, not
-    1,515). A stored shingle set is not read (its size is): it is the sketch's shingles
+    minhashes are one array, mapped on its own and given back whole, where a blob a row
+    left holes between the sketches kept, which the process held on to (a 200k night's
+    peak: 1,734 MiB, not 1,515). A stored shingle set is not read (its size is): it is the sketch's shingles
     over the blocks it was made from, made again when a link is tested."""
 
     rows: list[WindowRow]
