@@ -435,7 +435,8 @@ def _copy_step(
     relation = CopyRelation(config.copies)
     quotes, links = Quotations(sketches, found, relation.test), _Links(relation)
 
-    last: list[tuple[list[bytes], list[Fingerprint], np.ndarray, _Texts]] = []
+    # the last round's kept masks, their bytes, fingerprints, labels and shingle sets
+    last: list[tuple[list[np.ndarray], list[bytes], list[Fingerprint], np.ndarray, _Texts]] = []
 
     def labels_of(
         mask: Callable[[int], np.ndarray],
@@ -443,20 +444,29 @@ def _copy_step(
         """Fingerprints and copy labels of the pages under their masks (``mask(i)``: page
         ``i``'s); the last round's again when every page keeps the same blocks (the
         converged round, then the final decisions, whose masks differ only in blocks
-        flagged in the page), told page by page: the masks made to be compared were a
-        second copy of the last round's (0.25 GiB at a million pages)."""
-        if last and all(
-            it.sketch.kept(mask(i)).tobytes() == key
-            for i, (it, key) in enumerate(zip(items, last[0][0], strict=True))
-        ):
-            return last[0][1], last[0][2], last[0][3]
-        kept = [it.sketch.kept(mask(i)) for i, it in enumerate(items)]
-        keys = [k.tobytes() for k in kept]
+        flagged in the page). A page that keeps what it kept last round keeps last round's
+        mask and bytes: made again for every page, they were a second copy of them (0.25
+        GiB at a million pages)."""
+        before = last[0] if last else None
+        kept: list[np.ndarray] = []
+        keys: list[bytes] = []
+        changed = before is None
+        for i, it in enumerate(items):
+            k = it.sketch.kept(mask(i))
+            key = k.tobytes()
+            if before is not None and key == before[1][i]:
+                k, key = before[0][i], before[1][i]
+            else:
+                changed = True
+            kept.append(k)
+            keys.append(key)
+        if before is not None and not changed:
+            return before[2], before[3], before[4]
         fps = [prints(i, k, b) for i, (k, b) in enumerate(zip(kept, keys, strict=True))]
         texts = _Texts(items, kept, fps)
         links.use(_Views(items, kept, texts, repeated, sites), keys)
         labels = copy_labels(fps, texts, links, config, known)
-        last[:] = [(keys, fps, labels, texts)]
+        last[:] = [(kept, keys, fps, labels, texts)]
         return fps, labels, texts
 
     def group(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
